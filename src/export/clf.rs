@@ -1,0 +1,371 @@
+//! Apache and Nginx text formats: common (CLF), combined, vhost_combined, Nginx combined.
+//!
+//! ```text
+//! common          %h %l %u %t "%r" %>s %b
+//! combined        %h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"
+//! vhost_combined  %v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"   (Debian, Ubuntu)
+//! nginx combined  $remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent
+//!                 "$http_referer" "$http_user_agent"
+//! ```
+//!
+//! Since 2.0.46 Apache escapes `"` and `\` in `%r` and headers with a backslash and non-printable bytes
+//! as `\xhh`; Nginx's default escaping writes `\xHH` too. Those are the logging layer's escapes, not the
+//! client's, so they are undone here: the event carries the bytes the client sent. Fields appended after
+//! the user agent (`%D`, `"%{X-Forwarded-For}i"`, …) are ignored, as many sites add some.
+
+use std::borrow::Cow;
+
+use super::event::RawEvent;
+use super::{LineParser, ParseResult, Parsed};
+use crate::time::Timestamp;
+
+/// Which of the CLF family a parser reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// `%h %l %u %t "%r" %>s %b`.
+    Common,
+    /// Common plus quoted Referer and User-Agent (Apache and Nginx `combined`).
+    Combined,
+    /// `%v:%p` first, then combined.
+    Vhost,
+}
+
+/// A parser for one [`Variant`].
+pub struct Clf {
+    variant: Variant,
+}
+
+impl Clf {
+    /// A parser for `variant`.
+    pub fn new(variant: Variant) -> Self {
+        Clf { variant }
+    }
+}
+
+impl LineParser for Clf {
+    fn parse<'a>(&mut self, line: &'a [u8]) -> ParseResult<'a> {
+        parse_line(line, self.variant)
+    }
+}
+
+fn parse_line(line: &[u8], variant: Variant) -> ParseResult<'_> {
+    let open = find(line, b" [").ok_or("no [time] field")?;
+    let mut head = line[..open].split(|&b| b == b' ');
+    let mut ev = RawEvent::default();
+    if variant == Variant::Vhost {
+        let v = head.next().filter(|v| !v.is_empty()).ok_or("no virtual host")?;
+        ev.host = Some(Cow::Borrowed(strip_port(v)));
+    }
+    let client = head.next().filter(|c| !c.is_empty()).ok_or("no client address")?;
+    let _ident = head.next().ok_or("no ident field")?;
+    let _user = head.next().ok_or("no user field")?;
+    if head.next().is_some() {
+        return Err(match variant {
+            Variant::Vhost => "more fields than vhost_combined has before [time]".into(),
+            _ => "more fields than common/combined has before [time] (vhost_combined?)".into(),
+        });
+    }
+    if variant != Variant::Vhost && client.contains(&b':') && looks_like_host_port(client) {
+        return Err("first field is host:port (vhost_combined?)".into());
+    }
+    ev.client = Some(Cow::Borrowed(client));
+    let rest = &line[open + 2..];
+    let close = rest.iter().position(|&b| b == b']').ok_or("no closing ] of the time")?;
+    ev.time = Some(Timestamp::parse_clf(&rest[..close]).ok_or("bad time")?);
+    let rest = rest[close + 1..].strip_prefix(b" \"").ok_or("no quoted request after the time")?;
+    let (request, rest) = request_field(rest).ok_or("no closing quote of the request")?;
+    let mut fields = rest.split(|&b| b == b' ').filter(|f| !f.is_empty());
+    let status = fields.next().ok_or("no status")?;
+    ev.status = match status {
+        b"-" => None,
+        s if s.len() == 3 && s.iter().all(u8::is_ascii_digit) => Some(atoi(s) as u16),
+        _ => return Err("bad status".into()),
+    };
+    let bytes = fields.next().ok_or("no bytes field")?;
+    ev.bytes = match bytes {
+        b"-" => None,
+        b if !b.is_empty() && b.len() < 20 && b.iter().all(u8::is_ascii_digit) => Some(atoi(b)),
+        _ => return Err("bad bytes field".into()),
+    };
+    if variant != Variant::Common {
+        let after = skip_two_fields(rest).ok_or("no referer and user agent")?;
+        let after = after.strip_prefix(b"\"").ok_or("referer is not quoted")?;
+        let (referer, after) = quoted(after).ok_or("no closing quote of the referer")?;
+        let after = after.strip_prefix(b" \"").ok_or("user agent is not quoted")?;
+        let (ua, _) = quoted(after).ok_or("no closing quote of the user agent")?;
+        ev.referer = Some(referer);
+        ev.user_agent = Some(ua);
+    }
+    split_request(request, ev)
+}
+
+/// Splits `%r` into method and target. A request line of `-` (a connection closed before it sent one,
+/// typically a 408) and junk (TLS bytes sent to a plain-HTTP port) are valid log lines without a request.
+pub fn split_request<'a>(request: Cow<'a, [u8]>, mut ev: RawEvent<'a>) -> ParseResult<'a> {
+    if request.is_empty() || &request[..] == b"-" {
+        return Ok(Parsed::NoRequest("request line '-'"));
+    }
+    let sp = match request.iter().position(|&b| b == b' ') {
+        Some(i) => i,
+        None => return Ok(Parsed::NoRequest("junk request line")),
+    };
+    let method = &request[..sp];
+    if method.is_empty()
+        || method.len() > 32
+        || !method.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Ok(Parsed::NoRequest("junk request line"));
+    }
+    let mut end = request.len();
+    if let Some(last) = request.iter().rposition(|&b| b == b' ')
+        && last > sp
+        && request[last + 1..].starts_with(b"HTTP/")
+    {
+        end = last;
+    }
+    let target_range = sp + 1..end;
+    if target_range.is_empty() {
+        return Ok(Parsed::NoRequest("request line without a target"));
+    }
+    match request {
+        Cow::Borrowed(r) => {
+            ev.method = Some(Cow::Borrowed(&r[..sp]));
+            ev.target = Cow::Borrowed(&r[target_range]);
+        }
+        Cow::Owned(r) => {
+            ev.method = Some(Cow::Owned(r[..sp].to_vec()));
+            ev.target = Cow::Owned(r[target_range].to_vec());
+        }
+    }
+    Ok(Parsed::Event(ev))
+}
+
+/// Reads the quoted request, whose closing quote must be followed by a status. Tries the escape-aware
+/// reading first; for logs that did not escape `"` inside the request, falls back to the first quote
+/// followed by ` NNN `.
+fn request_field(s: &[u8]) -> Option<(Cow<'_, [u8]>, &[u8])> {
+    if let Some((v, rest)) = quoted(s)
+        && status_follows(rest)
+    {
+        return Some((v, rest));
+    }
+    let i = (0..s.len()).find(|&i| s[i] == b'"' && status_follows(&s[i + 1..]))?;
+    Some((unescape(&s[..i]), &s[i + 1..]))
+}
+
+fn status_follows(rest: &[u8]) -> bool {
+    let f = match rest.strip_prefix(b" ") {
+        Some(f) => f,
+        None => return false,
+    };
+    let end = f.iter().position(|&b| b == b' ').unwrap_or(f.len());
+    let st = &f[..end];
+    st == b"-" || (st.len() == 3 && st.iter().all(u8::is_ascii_digit))
+}
+
+/// A quoted field with backslash escapes, starting just after its opening quote. Returns the unescaped
+/// value and what follows the closing quote.
+fn quoted(s: &[u8]) -> Option<(Cow<'_, [u8]>, &[u8])> {
+    let mut i = 0;
+    let mut escaped = false;
+    while i < s.len() {
+        match s[i] {
+            b'\\' => {
+                escaped = true;
+                i += 2;
+                continue;
+            }
+            b'"' => {
+                let raw = &s[..i];
+                let v = if escaped { unescape(raw) } else { Cow::Borrowed(raw) };
+                return Some((v, &s[i + 1..]));
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Undoes Apache/Nginx log escaping: `\"`, `\\`, `\xhh`, `\n`, `\t`, `\r`, `\v`, `\f`, `\b`. An unknown
+/// escape is kept as it is.
+pub fn unescape(raw: &[u8]) -> Cow<'_, [u8]> {
+    if !raw.contains(&b'\\') {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        if b != b'\\' || i + 1 >= raw.len() {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let c = raw[i + 1];
+        let simple = match c {
+            b'"' => Some(b'"'),
+            b'\\' => Some(b'\\'),
+            b'n' => Some(b'\n'),
+            b't' => Some(b'\t'),
+            b'r' => Some(b'\r'),
+            b'v' => Some(0x0b),
+            b'f' => Some(0x0c),
+            b'b' => Some(0x08),
+            _ => None,
+        };
+        if let Some(v) = simple {
+            out.push(v);
+            i += 2;
+        } else if c == b'x'
+            && i + 3 < raw.len()
+            && let (Some(h), Some(l)) = (hex(raw[i + 2]), hex(raw[i + 3]))
+        {
+            out.push(h << 4 | l);
+            i += 4;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Skips ` status bytes ` and returns what follows (the referer's opening quote onward).
+fn skip_two_fields(rest: &[u8]) -> Option<&[u8]> {
+    let mut r = rest;
+    for _ in 0..2 {
+        r = r.strip_prefix(b" ")?;
+        let end = r.iter().position(|&b| b == b' ')?;
+        r = &r[end..];
+    }
+    r.strip_prefix(b" ")
+}
+
+/// `host:port` → `host` (also `[v6]:port` → `[v6]`).
+pub fn strip_port(v: &[u8]) -> &[u8] {
+    match v.iter().rposition(|&b| b == b':') {
+        Some(i)
+            if i + 1 < v.len() && v[i + 1..].iter().all(u8::is_ascii_digit) && !v[..i].contains(&b':') =>
+        {
+            &v[..i]
+        }
+        Some(i) if v.first() == Some(&b'[') && v[i - 1] == b']' => &v[..i],
+        _ => v,
+    }
+}
+
+fn looks_like_host_port(v: &[u8]) -> bool {
+    // An IPv6 client has several colons; a vhost is `name:port` with one.
+    v.iter().filter(|&&b| b == b':').count() == 1 && v.iter().any(u8::is_ascii_alphabetic)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn atoi(s: &[u8]) -> u64 {
+    s.iter().fold(0u64, |a, &b| a.wrapping_mul(10).wrapping_add(u64::from(b - b'0')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(line: &[u8], v: Variant) -> RawEvent<'_> {
+        match parse_line(line, v).unwrap() {
+            Parsed::Event(e) => e,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn combined_line() {
+        let e = ev(
+            br#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif?a=1 HTTP/1.0" 200 2326 "http://x/" "Mozilla/4.08 [en] (Win98; I ;Nav)""#,
+            Variant::Combined,
+        );
+        assert_eq!(&e.client.unwrap()[..], b"127.0.0.1");
+        assert_eq!(&e.method.unwrap()[..], b"GET");
+        assert_eq!(&e.target[..], b"/apache_pb.gif?a=1");
+        assert_eq!(e.status, Some(200));
+        assert_eq!(e.bytes, Some(2326));
+        assert_eq!(&e.user_agent.unwrap()[..], b"Mozilla/4.08 [en] (Win98; I ;Nav)");
+        assert_eq!(e.time.unwrap().to_string(), "2000-10-10T20:55:36Z");
+    }
+
+    #[test]
+    fn escaped_quotes_and_hex_in_request() {
+        let e = ev(
+            br#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET /a\"b\\c\x00d HTTP/1.1" 200 - "-" "ua \"q\"""#,
+            Variant::Combined,
+        );
+        assert_eq!(&e.target[..], b"/a\"b\\c\x00d");
+        assert_eq!(e.bytes, None);
+        assert_eq!(&e.user_agent.unwrap()[..], b"ua \"q\"");
+    }
+
+    #[test]
+    fn unescaped_quote_inside_request_falls_back() {
+        let e = ev(br#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET /a"b HTTP/1.1" 200 5"#, Variant::Common);
+        assert_eq!(&e.target[..], b"/a\"b");
+    }
+
+    #[test]
+    fn dash_and_junk_requests_are_not_events() {
+        let l = br#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "-" 408 -"#;
+        assert!(matches!(parse_line(l, Variant::Common).unwrap(), Parsed::NoRequest(_)));
+        let l = br#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" 400 0 "-" "-""#;
+        assert!(matches!(parse_line(l, Variant::Combined).unwrap(), Parsed::NoRequest(_)));
+    }
+
+    #[test]
+    fn vhost_port_stripped_and_misfits_rejected() {
+        let l = br#"www.example.test:443 1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "POST /x.php HTTP/1.1" 200 5 "-" "curl""#;
+        let e = ev(l, Variant::Vhost);
+        assert_eq!(&e.host.unwrap()[..], b"www.example.test");
+        assert!(parse_line(l, Variant::Combined).is_err());
+        let c = br#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 5 "-" "curl""#;
+        assert!(parse_line(c, Variant::Vhost).is_err());
+    }
+
+    #[test]
+    fn ipv6_client_and_absolute_target() {
+        let e = ev(
+            br#"2001:db8::1 - - [10/Oct/2000:13:55:36 +0000] "GET http://h:8080/p?q HTTP/1.1" 200 1"#,
+            Variant::Common,
+        );
+        assert_eq!(&e.client.unwrap()[..], b"2001:db8::1");
+        assert_eq!(&e.target[..], b"http://h:8080/p?q");
+    }
+
+    #[test]
+    fn target_with_space_and_http09() {
+        let e =
+            ev(br#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET /a b.php HTTP/1.1" 200 1"#, Variant::Common);
+        assert_eq!(&e.target[..], b"/a b.php");
+        let e = ev(br#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET /old" 200 1"#, Variant::Common);
+        assert_eq!(&e.target[..], b"/old");
+    }
+
+    #[test]
+    fn broken_lines_say_why() {
+        for (l, why) in [
+            (&b"garbage"[..], "time"),
+            (br#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1 200 1"#, "quote"),
+            (br#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 2x0 1"#, "quote"),
+            (br#"1.2.3.4 - - [99/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1"#, "time"),
+        ] {
+            let e = parse_line(l, Variant::Combined).unwrap_err();
+            assert!(e.contains(why), "{e}");
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Opening inputs: a path or `-` for stdin, gzip detected by its magic bytes, read as byte lines.
+//!
+//! Log lines are bytes, not text: a log can hold anything a client sent, so lines are read with
+//! `read_until(b'\n')` into one reused buffer and decoded later, field by field, without ever dropping a
+//! byte. Compressed input is recognised by content, not by name, because rotated logs are renamed
+//! freely (`access.log.2`, `u_ex2610.log.gz.1`): gzip is decompressed (all members, as `cat a.gz b.gz`
+//! produces); xz, bzip2 and zstd are named in a clear error rather than parsed as garbage.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use flate2::bufread::MultiGzDecoder;
+
+/// The name used for standard input in messages.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// An opened input: its display name and a buffered reader over its decompressed bytes.
+pub struct Input {
+    /// `<stdin>` or the path as given.
+    pub name: String,
+    /// True when the bytes were gzip-compressed.
+    pub gzip: bool,
+    reader: Box<dyn BufRead + Send>,
+}
+
+/// Opens `path` (`-` is standard input), decompressing gzip when the first bytes say so.
+pub fn open(path: &str) -> Result<Input> {
+    if path == "-" {
+        return wrap(STDIN_NAME.to_string(), Box::new(io::stdin()));
+    }
+    let file = File::open(Path::new(path)).with_context(|| format!("{path}: cannot open"))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        bail!("{path}: is a directory");
+    }
+    wrap(path.to_string(), Box::new(file))
+}
+
+/// Wraps any reader (a file, stdin, an HTTP body) with compression detection.
+pub fn wrap(name: String, raw: Box<dyn Read + Send>) -> Result<Input> {
+    let mut buf = BufReader::with_capacity(256 << 10, raw);
+    let head = buf.fill_buf().with_context(|| format!("{name}: cannot read"))?;
+    let kind = sniff(head);
+    let reader: Box<dyn BufRead + Send> = match kind {
+        Compression::Gzip => Box::new(BufReader::with_capacity(256 << 10, MultiGzDecoder::new(buf))),
+        Compression::None => Box::new(buf),
+        other => bail!("{name}: {other:?}-compressed input is not supported; decompress it first"),
+    };
+    Ok(Input { name, gzip: kind == Compression::Gzip, reader })
+}
+
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+enum Compression {
+    None,
+    Gzip,
+    Xz,
+    Bzip2,
+    Zstd,
+}
+
+fn sniff(head: &[u8]) -> Compression {
+    match head {
+        [0x1f, 0x8b, ..] => Compression::Gzip,
+        [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => Compression::Xz,
+        [b'B', b'Z', b'h', ..] => Compression::Bzip2,
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Compression::Zstd,
+        _ => Compression::None,
+    }
+}
+
+impl Input {
+    /// Reads the next line into `buf` (cleared first), without its `\n` or `\r\n`. Returns `false` at the
+    /// end of input. `self.line` is then the 1-based number of the line in `buf`.
+    pub fn lines(self) -> Lines {
+        Lines { name: self.name, reader: self.reader, line: 0, unterminated: false }
+    }
+
+    /// The underlying reader, for callers that read records some other way.
+    pub fn into_reader(self) -> Box<dyn BufRead + Send> {
+        self.reader
+    }
+}
+
+/// A byte-line reader over an [`Input`] that counts lines.
+pub struct Lines {
+    /// The input's display name.
+    pub name: String,
+    reader: Box<dyn BufRead + Send>,
+    /// 1-based number of the line last read.
+    pub line: u64,
+    /// True when the last line read had no final newline (a truncated or still-growing file).
+    pub unterminated: bool,
+}
+
+impl Lines {
+    /// Reads the next line into `buf` (cleared first), without its line ending. `Ok(false)` at the end.
+    pub fn next_into(&mut self, buf: &mut Vec<u8>) -> Result<bool> {
+        buf.clear();
+        let n = self
+            .reader
+            .read_until(b'\n', buf)
+            .with_context(|| format!("{}:{}: read error", self.name, self.line + 1))?;
+        if n == 0 {
+            return Ok(false);
+        }
+        self.line += 1;
+        self.unterminated = buf.last() != Some(&b'\n');
+        if !self.unterminated {
+            buf.pop();
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+        }
+        Ok(true)
+    }
+
+    /// `input:line`, for messages about the line last read.
+    pub fn here(&self) -> String {
+        format!("{}:{}", self.name, self.line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn lines_of(bytes: Vec<u8>) -> Vec<Vec<u8>> {
+        let mut l = wrap("t".into(), Box::new(io::Cursor::new(bytes))).unwrap().lines();
+        let mut out = vec![];
+        let mut buf = vec![];
+        while l.next_into(&mut buf).unwrap() {
+            out.push(buf.clone());
+        }
+        out
+    }
+
+    #[test]
+    fn plain_crlf_and_unterminated_last_line() {
+        assert_eq!(lines_of(b"a\r\nb\nc".to_vec()), vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
+        assert!(lines_of(Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn gzip_by_magic_with_several_members() {
+        let mut all = vec![];
+        for part in [&b"one\n"[..], b"two\n"] {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(part).unwrap();
+            all.extend(e.finish().unwrap());
+        }
+        assert_eq!(lines_of(all), vec![b"one".to_vec(), b"two".to_vec()]);
+    }
+
+    #[test]
+    fn other_compressors_are_named() {
+        let err =
+            wrap("x.zst".into(), Box::new(io::Cursor::new(vec![0x28, 0xb5, 0x2f, 0xfd, 0]))).err().unwrap();
+        assert!(format!("{err:#}").contains("Zstd-compressed"));
+    }
+}

@@ -1,0 +1,206 @@
+//! Writing JSON strings straight from log bytes, without building a `String` per field.
+//!
+//! Log fields are bytes that are usually, but not always, UTF-8. serde would need a `&str`, which means
+//! validating and often copying every field of every line; these helpers escape in one pass into the
+//! output buffer and decide what to do with bytes that cannot go into a JSON string as they are:
+//!
+//! - [`Escape::Percent`] (paths and queries): bytes that are not valid UTF-8, and ASCII control bytes,
+//!   become `%XX`, which is what the client had to send on the wire anyway. The caller learns whether
+//!   that happened, to flag it.
+//! - [`Escape::Backslash`] (user agents, referers, other text): bytes that are not valid UTF-8 become the
+//!   four characters `\xHH` (the Apache convention); control characters are JSON-escaped.
+
+use std::io::Write;
+
+/// How bytes that cannot appear as they are get written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Escape {
+    /// Invalid UTF-8 and control bytes as `%XX`.
+    Percent,
+    /// Invalid UTF-8 as `\xHH`, control characters as JSON escapes.
+    Backslash,
+}
+
+/// What [`write_str`] had to escape.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Escaped {
+    /// Some bytes were not valid UTF-8.
+    pub non_utf8: bool,
+    /// Some bytes were ASCII control characters (including NUL).
+    pub control: bool,
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Writes `bytes` as a JSON string literal (with quotes) into `out`.
+pub fn write_str(out: &mut Vec<u8>, bytes: &[u8], esc: Escape) -> Escaped {
+    let mut seen = Escaped::default();
+    out.push(b'"');
+    let mut rest = bytes;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                write_valid(out, s.as_bytes(), esc, &mut seen);
+                break;
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                write_valid(out, good, esc, &mut seen);
+                let n = e.error_len().unwrap_or(bad.len());
+                for &b in &bad[..n] {
+                    seen.non_utf8 = true;
+                    match esc {
+                        Escape::Percent => {
+                            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]])
+                        }
+                        Escape::Backslash => out.extend_from_slice(&[
+                            b'\\',
+                            b'\\',
+                            b'x',
+                            HEX[usize::from(b >> 4)],
+                            HEX[usize::from(b & 15)],
+                        ]),
+                    }
+                }
+                rest = &bad[n..];
+            }
+        }
+    }
+    out.push(b'"');
+    seen
+}
+
+/// Writes valid UTF-8, escaping what JSON requires.
+fn write_valid(out: &mut Vec<u8>, s: &[u8], esc: Escape, seen: &mut Escaped) {
+    let mut start = 0;
+    for (i, &b) in s.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' && b != 0x7f {
+            continue;
+        }
+        out.extend_from_slice(&s[start..i]);
+        start = i + 1;
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            _ => {
+                seen.control = true;
+                match esc {
+                    Escape::Percent => {
+                        out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]])
+                    }
+                    Escape::Backslash => match b {
+                        b'\n' => out.extend_from_slice(b"\\n"),
+                        b'\t' => out.extend_from_slice(b"\\t"),
+                        b'\r' => out.extend_from_slice(b"\\r"),
+                        _ => {
+                            let _ = write!(out, "\\u{b:04x}");
+                        }
+                    },
+                }
+            }
+        }
+    }
+    out.extend_from_slice(&s[start..]);
+}
+
+/// Builds one JSON object field by field into a reused buffer.
+pub struct ObjectWriter<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> ObjectWriter<'a> {
+    /// Starts an object at the end of `out`.
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        ObjectWriter { out, first: true }
+    }
+
+    fn key(&mut self, k: &str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(k.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    /// A string field from bytes, escaped as `esc` says.
+    pub fn str(&mut self, k: &str, v: &[u8], esc: Escape) -> Escaped {
+        self.key(k);
+        write_str(self.out, v, esc)
+    }
+
+    /// An unsigned number field.
+    pub fn uint(&mut self, k: &str, v: u64) {
+        self.key(k);
+        let _ = write!(self.out, "{v}");
+    }
+
+    /// A field whose value is already valid JSON (a number, an array, a nested object).
+    pub fn raw(&mut self, k: &str, json: &[u8]) {
+        self.key(k);
+        self.out.extend_from_slice(json);
+    }
+
+    /// A time field in RFC 3339 UTC.
+    pub fn time(&mut self, k: &str, t: crate::time::Timestamp) {
+        self.key(k);
+        self.out.push(b'"');
+        t.write_rfc3339(self.out);
+        self.out.push(b'"');
+    }
+
+    /// An array of plain ASCII names (anomaly codes).
+    pub fn names(&mut self, k: &str, names: &[&str]) {
+        self.key(k);
+        self.out.push(b'[');
+        for (i, n) in names.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            write_str(self.out, n.as_bytes(), Escape::Backslash);
+        }
+        self.out.push(b']');
+    }
+
+    /// Closes the object and appends a newline.
+    pub fn end_line(self) {
+        self.out.extend_from_slice(b"}\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(bytes: &[u8], esc: Escape) -> (String, Escaped) {
+        let mut out = vec![];
+        let e = write_str(&mut out, bytes, esc);
+        (String::from_utf8(out).unwrap(), e)
+    }
+
+    #[test]
+    fn plain_and_quoted() {
+        assert_eq!(s(br#"a"b\c"#, Escape::Percent).0, r#""a\"b\\c""#);
+        assert_eq!(s("é".as_bytes(), Escape::Percent), ("\"é\"".into(), Escaped::default()));
+    }
+
+    #[test]
+    fn invalid_utf8_and_controls() {
+        let (p, e) = s(b"/a\xff\x00b", Escape::Percent);
+        assert_eq!(p, "\"/a%FF%00b\"");
+        assert!(e.non_utf8 && e.control);
+        let (b, _) = s(b"ua\xc3\x28\tz", Escape::Backslash);
+        assert_eq!(b, r#""ua\\xC3(\tz""#);
+        // Whatever goes in, a valid JSON string comes out.
+        let v: String = serde_json::from_str(&b).unwrap();
+        assert_eq!(v, "ua\\xC3(\tz");
+    }
+
+    #[test]
+    fn truncated_sequence_at_end() {
+        assert_eq!(s(b"ab\xe2\x82", Escape::Percent).0, "\"ab%E2%82\"");
+    }
+}

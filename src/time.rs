@@ -1,0 +1,329 @@
+//! Instants on the pipe: parsing the spellings access logs use, printing RFC 3339 UTC.
+//!
+//! Every record carries its times as RFC 3339 in UTC (`2026-10-01T13:55:36Z`, with `.123` when the
+//! source had sub-second precision). Inside the program an instant is a [`Timestamp`]: milliseconds
+//! since the Unix epoch, so comparing and subtracting are integer operations. The calendar maths is
+//! Howard Hinnant's `days_from_civil` / `civil_from_days` (proleptic Gregorian), done by hand rather than
+//! with a date crate because this runs once per log line.
+
+use std::fmt;
+
+/// An instant, in milliseconds since 1970-01-01T00:00:00Z.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+const MONTHS: [&[u8; 3]; 12] =
+    [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day count since 1970-01-01: (year, month 1–12, day 1–31).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+impl Timestamp {
+    /// Builds an instant from UTC calendar fields, checking every field's range.
+    pub fn from_utc(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32, ms: u32) -> Option<Self> {
+        if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) {
+            return None;
+        }
+        // 60 is a leap second; it is folded onto the next second as most systems do.
+        if h > 23 || mi > 59 || s > 60 || ms > 999 {
+            return None;
+        }
+        let days = days_from_civil(y, mo, d);
+        let secs = days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s);
+        Some(Timestamp(secs * 1000 + i64::from(ms)))
+    }
+
+    /// Seconds since the epoch, rounded down.
+    pub fn secs(self) -> i64 {
+        self.0.div_euclid(1000)
+    }
+
+    /// From (possibly fractional) epoch seconds, as Splunk and Caddy write them.
+    pub fn from_epoch_secs_f64(s: f64) -> Option<Self> {
+        if !s.is_finite() || s.abs() > 1e13 {
+            return None;
+        }
+        Some(Timestamp((s * 1000.0).round() as i64))
+    }
+
+    /// Parses an RFC 3339 instant: `2026-10-01T13:55:36Z`, `2026-10-01T13:55:36.5+02:00`; a space is
+    /// accepted for the `T` and a lower-case `z` for `Z`. Fractions beyond milliseconds are truncated.
+    pub fn parse_rfc3339(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+            return None;
+        }
+        if b[13] != b':' || b[16] != b':' {
+            return None;
+        }
+        let y = num(&b[0..4])? as i64;
+        let (mo, d) = (num(&b[5..7])?, num(&b[8..10])?);
+        let (h, mi, sec) = (num(&b[11..13])?, num(&b[14..16])?, num(&b[17..19])?);
+        let mut i = 19;
+        let mut ms = 0u32;
+        if i < b.len() && b[i] == b'.' {
+            i += 1;
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                if i - start < 3 {
+                    ms = ms * 10 + u32::from(b[i] - b'0');
+                }
+                i += 1;
+            }
+            if i == start {
+                return None;
+            }
+            for _ in (i - start)..3 {
+                ms *= 10;
+            }
+        }
+        let offset = match b.get(i..)? {
+            [b'Z' | b'z'] => 0,
+            [sign @ (b'+' | b'-'), rest @ ..] => {
+                let (oh, om) = match rest {
+                    [a, b2, b':', c, d2] => (num(&[*a, *b2])?, num(&[*c, *d2])?),
+                    [a, b2, c, d2] => (num(&[*a, *b2])?, num(&[*c, *d2])?),
+                    _ => return None,
+                };
+                if oh > 23 || om > 59 {
+                    return None;
+                }
+                let o = i64::from(oh * 60 + om) * 60_000;
+                if *sign == b'+' { o } else { -o }
+            }
+            _ => return None,
+        };
+        let t = Timestamp::from_utc(y, mo, d, h, mi, sec, ms)?;
+        Some(Timestamp(t.0 - offset))
+    }
+
+    /// Parses Apache/Nginx `%t` without its brackets: `10/Oct/2000:13:55:36 -0700`.
+    pub fn parse_clf(s: &[u8]) -> Option<Self> {
+        if s.len() != 26 || s[2] != b'/' || s[6] != b'/' || s[11] != b':' || s[20] != b' ' {
+            return None;
+        }
+        let d = num(&s[0..2])?;
+        let mon = &s[3..6];
+        let mo = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(mon))? as u32 + 1;
+        let y = num(&s[7..11])? as i64;
+        let (h, mi, sec) = (num(&s[12..14])?, num(&s[15..17])?, num(&s[18..20])?);
+        if s[14] != b':' || s[17] != b':' {
+            return None;
+        }
+        let sign = match s[21] {
+            b'+' => 1,
+            b'-' => -1,
+            _ => return None,
+        };
+        let (oh, om) = (num(&s[22..24])?, num(&s[24..26])?);
+        let t = Timestamp::from_utc(y, mo, d, h, mi, sec, 0)?;
+        Some(Timestamp(t.0 - sign * i64::from(oh * 60 + om) * 60_000))
+    }
+
+    /// Parses the W3C pair `date time` (`2026-10-01`, `13:55:36` or `13:55:36.123`), which IIS,
+    /// CloudFront and the W3C format define to be UTC.
+    pub fn parse_w3c(date: &[u8], time: &[u8]) -> Option<Self> {
+        if date.len() != 10 || date[4] != b'-' || date[7] != b'-' {
+            return None;
+        }
+        if time.len() < 8 || time[2] != b':' || time[5] != b':' {
+            return None;
+        }
+        let y = num(&date[0..4])? as i64;
+        let (mo, d) = (num(&date[5..7])?, num(&date[8..10])?);
+        let (h, mi, s) = (num(&time[0..2])?, num(&time[3..5])?, num(&time[6..8])?);
+        let mut ms = 0;
+        if time.len() > 8 {
+            if time[8] != b'.' || time.len() == 9 {
+                return None;
+            }
+            let frac = &time[9..];
+            if !frac.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            for k in 0..3 {
+                ms = ms * 10 + frac.get(k).map_or(0, |c| u32::from(c - b'0'));
+            }
+        }
+        Timestamp::from_utc(y, mo, d, h, mi, s, ms)
+    }
+
+    /// Writes the RFC 3339 UTC form into `out` without allocating.
+    pub fn write_rfc3339(self, out: &mut Vec<u8>) {
+        let secs = self.0.div_euclid(1000);
+        let ms = self.0.rem_euclid(1000) as u32;
+        let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+        let sod = secs.rem_euclid(86_400) as u32;
+        let mut buf = [0u8; 24];
+        let y4 = y.clamp(0, 9999) as u32;
+        put2(&mut buf[0..2], y4 / 100);
+        put2(&mut buf[2..4], y4 % 100);
+        buf[4] = b'-';
+        put2(&mut buf[5..7], mo);
+        buf[7] = b'-';
+        put2(&mut buf[8..10], d);
+        buf[10] = b'T';
+        put2(&mut buf[11..13], sod / 3600);
+        buf[13] = b':';
+        put2(&mut buf[14..16], sod / 60 % 60);
+        buf[16] = b':';
+        put2(&mut buf[17..19], sod % 60);
+        let n = if ms != 0 {
+            buf[19] = b'.';
+            buf[20] = b'0' + (ms / 100) as u8;
+            put2(&mut buf[21..23], ms % 100);
+            buf[23] = b'Z';
+            24
+        } else {
+            buf[19] = b'Z';
+            20
+        };
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut v = Vec::with_capacity(24);
+        self.write_rfc3339(&mut v);
+        // write_rfc3339 only writes ASCII.
+        f.write_str(std::str::from_utf8(&v).unwrap_or_default())
+    }
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Timestamp::parse_rfc3339(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("invalid time {s:?}, expected RFC 3339")))
+    }
+}
+
+/// Parses a duration such as `14d`, `36h`, `90m`, `3600s`, `2w` or a sum `1d12h` into milliseconds.
+pub fn parse_duration(s: &str) -> Option<i64> {
+    let mut total: i64 = 0;
+    let mut num: Option<i64> = None;
+    for c in s.trim().chars() {
+        if let Some(d) = c.to_digit(10) {
+            num = Some(num.unwrap_or(0).checked_mul(10)?.checked_add(i64::from(d))?);
+            continue;
+        }
+        let unit = match c {
+            's' => 1_000,
+            'm' => 60_000,
+            'h' => 3_600_000,
+            'd' => 86_400_000,
+            'w' => 7 * 86_400_000,
+            _ => return None,
+        };
+        total = total.checked_add(num.take()?.checked_mul(unit)?)?;
+    }
+    if num.is_some() || s.trim().is_empty() {
+        return None;
+    }
+    Some(total)
+}
+
+fn put2(dst: &mut [u8], v: u32) {
+    dst[0] = b'0' + (v / 10 % 10) as u8;
+    dst[1] = b'0' + (v % 10) as u8;
+}
+
+fn num(b: &[u8]) -> Option<u32> {
+    let mut v = 0u32;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(c - b'0');
+    }
+    Some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clf_with_offset_becomes_utc() {
+        let t = Timestamp::parse_clf(b"10/Oct/2000:13:55:36 -0700").unwrap();
+        assert_eq!(t.to_string(), "2000-10-10T20:55:36Z");
+        let t = Timestamp::parse_clf(b"01/Jan/2026:00:30:00 +0100").unwrap();
+        assert_eq!(t.to_string(), "2025-12-31T23:30:00Z");
+        assert!(Timestamp::parse_clf(b"31/Feb/2026:00:30:00 +0100").is_none());
+        assert!(Timestamp::parse_clf(b"10/Foo/2000:13:55:36 -0700").is_none());
+    }
+
+    #[test]
+    fn rfc3339_round_trip_and_offsets() {
+        for s in ["2026-10-01T00:00:00Z", "1999-12-31T23:59:59.123Z", "2024-02-29T12:00:00Z"] {
+            assert_eq!(Timestamp::parse_rfc3339(s).unwrap().to_string(), s);
+        }
+        let t = Timestamp::parse_rfc3339("2026-10-01T02:00:00.5+02:00").unwrap();
+        assert_eq!(t.to_string(), "2026-10-01T00:00:00.500Z");
+        assert!(Timestamp::parse_rfc3339("2026-10-01T00:00:00").is_none());
+        assert!(Timestamp::parse_rfc3339("2025-02-29T00:00:00Z").is_none());
+    }
+
+    #[test]
+    fn w3c_is_utc_with_optional_fraction() {
+        let t = Timestamp::parse_w3c(b"2026-10-01", b"13:55:36.25").unwrap();
+        assert_eq!(t.to_string(), "2026-10-01T13:55:36.250Z");
+        assert!(Timestamp::parse_w3c(b"2026-10-01", b"13:55").is_none());
+    }
+
+    #[test]
+    fn civil_round_trip_over_centuries() {
+        for z in (-800_000..800_000).step_by(97) {
+            let (y, m, d) = civil_from_days(z);
+            assert_eq!(days_from_civil(y, m, d), z);
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("14d"), Some(14 * 86_400_000));
+        assert_eq!(parse_duration("1d12h"), Some(36 * 3_600_000));
+        assert_eq!(parse_duration("90m"), Some(90 * 60_000));
+        assert_eq!(parse_duration("12"), None);
+        assert_eq!(parse_duration("d"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+}

@@ -1,0 +1,5 @@
+//! One integration-test binary (one link): every module runs the real binaries through real pipes.
+
+mod export;
+mod man;
+mod util;

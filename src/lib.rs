@@ -14,6 +14,8 @@ pub mod http;
 pub mod input;
 pub mod jsonw;
 pub mod manual;
+pub mod normalize;
+pub mod pathkind;
 pub mod record;
 pub mod secrets;
 pub mod time;

@@ -368,4 +368,29 @@ mod tests {
             assert!(e.contains(why), "{e}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_any_variant_no_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            for v in [Variant::Common, Variant::Combined, Variant::Vhost] {
+                let _ = parse_line(&bytes, v);
+            }
+        }
+
+        #[test]
+        fn mutated_valid_lines_no_panic(cut in 0usize..130, junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..8)) {
+            let base = br#"www.x:443 1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET /a\"b HTTP/1.1" 200 5 "-" "u\x41""#;
+            let mut l = base[..cut.min(base.len())].to_vec();
+            l.extend(&junk);
+            l.extend(&base[cut.min(base.len())..]);
+            for v in [Variant::Common, Variant::Combined, Variant::Vhost] {
+                if let Ok(Parsed::Event(ev)) = parse_line(&l, v) {
+                    // Whatever parsed is written as valid JSON.
+                    let mut out = vec![];
+                    ev.write(&mut out, b"s:1", None, &super::super::event::EmitOptions::default());
+                    serde_json::from_slice::<crate::record::Event>(&out).unwrap();
+                }
+            }
+        }
+    }
 }

@@ -2,4 +2,5 @@
 
 mod export;
 mod man;
+mod normalize;
 mod util;

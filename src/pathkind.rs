@@ -1,0 +1,125 @@
+//! What kind of thing a path names: the extension lists behind templates, profiles and scoring.
+//!
+//! One place for the lists, so that `path-normalize` (which keeps script names literal in templates and
+//! picks a profile from them) and `baseline-diff` (which scores script names and upload folders) agree.
+
+/// Extensions a web server commonly hands to an interpreter instead of serving as a file: what a web
+/// shell is written in. Double extensions (`x.php.jpg`) are caught by [`script_ext`], which looks at
+/// every extension of a name, because Apache's `AddHandler` runs a file whose name contains `.php`
+/// anywhere.
+pub const SCRIPT_EXTS: &[&str] = &[
+    // PHP
+    "php", "php3", "php4", "php5", "php7", "php8", "pht", "phtml", "phar", "inc",
+    // ASP.NET / classic ASP / IIS handlers
+    "asp", "aspx", "ashx", "asmx", "asa", "asax", "cer", "cdx", "axd", "svc", "soap", "rem", "config",
+    // Java
+    "jsp", "jspx", "jspf", "jsw", "jsv", "jhtml", // ColdFusion
+    "cfm", "cfml", "cfc", // CGI and scripting languages
+    "cgi", "pl", "pm", "py", "rb", "sh", "bash", "lua", // Server-side includes
+    "shtml", "stm",
+];
+
+/// Extensions that belong to IIS (ASP, ASP.NET); a path with one is resolved the Windows way when the
+/// log does not say which server wrote it.
+pub const IIS_EXTS: &[&str] =
+    &["asp", "aspx", "ashx", "asmx", "asa", "asax", "axd", "svc", "cer", "cdx", "rem", "soap"];
+
+/// Extensions that belong to Java servlet containers.
+pub const JAVA_EXTS: &[&str] = &["jsp", "jspx", "jspf", "jsw", "jsv", "jhtml", "do", "action"];
+
+/// Extensions of static content that a site publishes in bulk (pages, images, assets, documents).
+pub const STATIC_EXTS: &[&str] = &[
+    "html", "htm", "css", "js", "mjs", "map", "json", "xml", "txt", "csv", "md", "png", "jpg", "jpeg", "gif",
+    "webp", "avif", "svg", "ico", "bmp", "tif", "tiff", "woff", "woff2", "ttf", "otf", "eot", "pdf", "doc",
+    "docx", "xls", "xlsx", "ppt", "pptx", "zip", "gz", "tgz", "bz2", "xz", "7z", "rar", "tar", "mp3", "mp4",
+    "webm", "ogg", "wav", "mov", "avi",
+];
+
+/// Folder names where a site keeps uploaded or static files, never code: a script there is the classic
+/// web-shell drop.
+pub const STATIC_DIRS: &[&str] = &[
+    "upload",
+    "uploads",
+    "uploaded",
+    "files",
+    "file",
+    "media",
+    "images",
+    "image",
+    "img",
+    "imgs",
+    "pics",
+    "photos",
+    "static",
+    "assets",
+    "asset",
+    "css",
+    "js",
+    "fonts",
+    "tmp",
+    "temp",
+    "cache",
+    "attachments",
+    "documents",
+    "docs",
+    "downloads",
+    "public",
+    "storage",
+    "userfiles",
+    "aspnet_client",
+    "wp-content",
+    "sites",
+    "content",
+    "resources",
+    "thumbs",
+    "thumbnails",
+    "avatars",
+    "backup",
+    "backups",
+    "logs",
+];
+
+/// The last path segment of `path` (after the last `/`).
+pub fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Every extension of a file name, lower-cased, outermost last: `a.PHP.jpg` → `["php", "jpg"]`.
+/// A leading dot (`.htaccess`) is a hidden name, not an extension.
+pub fn extensions(name: &str) -> impl Iterator<Item = String> + '_ {
+    let body = name.trim_start_matches('.');
+    // An extension ends at the first character that cannot be part of one, so `x.php%00.jpg` and
+    // `x.php;.jpg` still show `php`.
+    body.split('.')
+        .skip(1)
+        .map(|e| &e[..e.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(e.len())])
+        .filter(|e| !e.is_empty())
+        .map(|e| e.to_ascii_lowercase())
+}
+
+/// The script extension in a file name, if any of its extensions is one (`x.php.jpg` → `php`).
+pub fn script_ext(name: &str) -> Option<String> {
+    extensions(name).find(|e| SCRIPT_EXTS.contains(&e.as_str()))
+}
+
+/// True when `ext` (lower case) is in `list`.
+pub fn is_in(list: &[&str], ext: &str) -> bool {
+    list.contains(&ext)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_extensions_anywhere_in_the_name() {
+        assert_eq!(script_ext("x.php"), Some("php".into()));
+        assert_eq!(script_ext("x.PHP.jpg"), Some("php".into()));
+        assert_eq!(script_ext("report.pdf"), None);
+        assert_eq!(script_ext("shell.php%00.jpg"), Some("php".into()));
+        assert_eq!(script_ext("shell.asp;.jpg"), Some("asp".into()));
+        assert_eq!(script_ext(".htaccess"), None);
+        assert_eq!(script_ext("php"), None);
+        assert_eq!(file_name("/a/b/c.aspx"), "c.aspx");
+    }
+}

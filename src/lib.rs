@@ -9,6 +9,7 @@
 //! [`input`] (files, stdin, gzip), [`time`] (timestamps), [`jsonw`] (escaping log bytes into JSON).
 
 pub mod cli;
+pub mod diff;
 pub mod export;
 pub mod http;
 pub mod input;
@@ -17,5 +18,6 @@ pub mod manual;
 pub mod normalize;
 pub mod pathkind;
 pub mod record;
+pub mod report;
 pub mod secrets;
 pub mod time;

@@ -42,5 +42,17 @@ pub fn tools() -> Vec<Tool> {
             examples: crate::normalize::EXAMPLES,
             sections: crate::normalize::MAN_SECTIONS,
         },
+        Tool {
+            name: crate::diff::NAME,
+            command: crate::diff::Args::command,
+            examples: crate::diff::EXAMPLES,
+            sections: crate::diff::MAN_SECTIONS,
+        },
+        Tool {
+            name: crate::report::NAME,
+            command: crate::report::Args::command,
+            examples: crate::report::EXAMPLES,
+            sections: crate::report::MAN_SECTIONS,
+        },
     ]
 }

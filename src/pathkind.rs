@@ -36,13 +36,13 @@ pub const STATIC_EXTS: &[&str] = &[
 ];
 
 /// Folder names where a site keeps uploaded or static files, never code: a script there is the classic
-/// web-shell drop.
+/// web-shell drop (`/uploads/`, `/images/`, Exchange's `/aspnet_client/`). Folders that legitimately hold
+/// code next to content (`wp-content/plugins`) are not listed; the baseline decides for those.
 pub const STATIC_DIRS: &[&str] = &[
     "upload",
     "uploads",
     "uploaded",
     "files",
-    "file",
     "media",
     "images",
     "image",
@@ -52,7 +52,6 @@ pub const STATIC_DIRS: &[&str] = &[
     "photos",
     "static",
     "assets",
-    "asset",
     "css",
     "js",
     "fonts",
@@ -60,17 +59,9 @@ pub const STATIC_DIRS: &[&str] = &[
     "temp",
     "cache",
     "attachments",
-    "documents",
-    "docs",
     "downloads",
-    "public",
-    "storage",
     "userfiles",
     "aspnet_client",
-    "wp-content",
-    "sites",
-    "content",
-    "resources",
     "thumbs",
     "thumbnails",
     "avatars",

@@ -228,8 +228,11 @@ pub struct Finding {
     pub methods: BTreeMap<String, u64>,
     /// Requests per status code (as strings, JSON object keys).
     pub statuses: BTreeMap<String, u64>,
-    /// Distinct client addresses.
+    /// Distinct client addresses (exact up to 1,000; see `distinct_clients_capped`).
     pub distinct_clients: u64,
+    /// True when there were more distinct clients than `distinct_clients` says.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub distinct_clients_capped: bool,
     /// Client addresses (bounded sample, most active first).
     pub clients: Vec<Sample>,
     /// User agents (bounded sample, most frequent first).

@@ -1,6 +1,8 @@
 //! One integration-test binary (one link): every module runs the real binaries through real pipes.
 
+mod diff;
 mod export;
+mod hunt;
 mod man;
 mod normalize;
 mod util;

@@ -1,0 +1,392 @@
+//! Reading normalized records and summarising them per (host, template) key, in memory bounded by the
+//! number of keys (and of distinct clients and user agents per host), never by the number of lines.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use anyhow::{Result, bail};
+use rustc_hash::FxHashMap;
+use serde::Deserialize;
+
+use super::sample::{Distinct, TopK, hash32};
+use crate::time::Timestamp;
+
+/// How many values of each kind a key keeps as samples.
+pub const SAMPLE_CLIENTS: usize = 8;
+/// Sampled user agents per key.
+pub const SAMPLE_UAS: usize = 8;
+/// Sampled query strings per key.
+pub const SAMPLE_QUERIES: usize = 5;
+/// Sampled concrete paths and logged spellings per key.
+pub const SAMPLE_PATHS: usize = 5;
+/// Hourly buckets kept per key; a key active in more distinct hours keeps no timeline.
+pub const MAX_HOURS: usize = 168;
+/// Query parameter names kept per key.
+pub const MAX_PARAMS: usize = 32;
+
+/// The fields of a normalized record that `baseline-diff` reads; all others are skipped unparsed.
+#[derive(Deserialize)]
+pub struct Rec<'a> {
+    #[serde(borrow, default)]
+    host: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    template: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    path: Cow<'a, str>,
+    #[serde(borrow, default)]
+    raw_path: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    method: Option<Cow<'a, str>>,
+    #[serde(default)]
+    status: Option<u16>,
+    #[serde(borrow, default)]
+    client: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    user_agent: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    query: Option<Cow<'a, str>>,
+    #[serde(default)]
+    time: Option<Timestamp>,
+    #[serde(default)]
+    first_seen: Option<Timestamp>,
+    #[serde(default)]
+    last_seen: Option<Timestamp>,
+    #[serde(default)]
+    count: Option<u64>,
+    #[serde(default)]
+    distinct_clients: Option<u64>,
+    #[serde(borrow, default)]
+    clients: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    user_agents: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    queries: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    anomalies: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    params: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    source: Option<Cow<'a, str>>,
+}
+
+/// Everything a run saw of one key.
+#[derive(Debug, Clone)]
+pub struct KeyStats {
+    /// Requests.
+    pub count: u64,
+    /// Earliest request.
+    pub first: Timestamp,
+    /// Latest request.
+    pub last: Timestamp,
+    /// `source` of the earliest request.
+    pub first_source: Option<Box<str>>,
+    /// Requests per method.
+    pub methods: Vec<(Box<str>, u64)>,
+    /// Requests per status.
+    pub statuses: Vec<(u16, u64)>,
+    /// Top clients.
+    pub clients: TopK,
+    /// Distinct clients.
+    pub distinct_clients: Distinct,
+    /// Top user agents.
+    pub uas: TopK,
+    /// Top query strings.
+    pub queries: TopK,
+    /// Top concrete canonical paths.
+    pub paths: TopK,
+    /// Distinct concrete paths.
+    pub distinct_paths: Distinct,
+    /// Top logged spellings that differed from the canonical path.
+    pub raw_paths: TopK,
+    /// Every anomaly name seen.
+    pub anomalies: Vec<Box<str>>,
+    /// Query parameter names seen.
+    pub params: Vec<Box<str>>,
+    /// Requests per hour (hour start in seconds), while the key has been active in at most
+    /// [`MAX_HOURS`] distinct hours.
+    pub hours: Option<Vec<(i64, u64)>>,
+}
+
+impl KeyStats {
+    fn new(t: Timestamp) -> Self {
+        KeyStats {
+            count: 0,
+            first: t,
+            last: t,
+            first_source: None,
+            methods: Vec::new(),
+            statuses: Vec::new(),
+            clients: TopK::default(),
+            distinct_clients: Distinct::default(),
+            uas: TopK::default(),
+            queries: TopK::default(),
+            paths: TopK::default(),
+            distinct_paths: Distinct::default(),
+            raw_paths: TopK::default(),
+            anomalies: Vec::new(),
+            params: Vec::new(),
+            hours: Some(Vec::new()),
+        }
+    }
+
+    /// Share of requests that used `method`.
+    pub fn method_share(&self, method: &str) -> f64 {
+        let n: u64 =
+            self.methods.iter().filter(|(m, _)| m.eq_ignore_ascii_case(method)).map(|(_, n)| n).sum();
+        n as f64 / self.count.max(1) as f64
+    }
+
+    /// Adds `other`'s requests to this key's (used when keys fold into one template).
+    pub fn merge(&mut self, other: &KeyStats) {
+        if other.first < self.first {
+            self.first = other.first;
+            self.first_source = other.first_source.clone();
+        }
+        self.last = self.last.max(other.last);
+        self.count += other.count;
+        for (m, n) in &other.methods {
+            bump(&mut self.methods, m, *n);
+        }
+        for (s, n) in &other.statuses {
+            bump_status(&mut self.statuses, *s, *n);
+        }
+        for (v, n) in other.clients.sorted() {
+            self.clients.add(v, n, SAMPLE_CLIENTS);
+            self.distinct_clients.add(v);
+        }
+        let (dc, capped) = other.distinct_clients.count();
+        if capped {
+            self.distinct_clients.add_at_least(dc + 1);
+        }
+        for (v, n) in other.uas.sorted() {
+            self.uas.add(v, n, SAMPLE_UAS);
+        }
+        for (v, n) in other.queries.sorted() {
+            self.queries.add(v, n, SAMPLE_QUERIES);
+        }
+        for (v, n) in other.paths.sorted() {
+            self.paths.add(v, n, SAMPLE_PATHS);
+            self.distinct_paths.add(v);
+        }
+        let (dp, capped) = other.distinct_paths.count();
+        if capped {
+            self.distinct_paths.add_at_least(dp + 1);
+        }
+        for (v, n) in other.raw_paths.sorted() {
+            self.raw_paths.add(v, n, SAMPLE_PATHS);
+        }
+        for a in &other.anomalies {
+            add_name(&mut self.anomalies, a, 64);
+        }
+        for p in &other.params {
+            add_name(&mut self.params, p, MAX_PARAMS);
+        }
+        match &other.hours {
+            Some(theirs) => {
+                for (h, n) in theirs {
+                    add_hour(&mut self.hours, *h, *n);
+                }
+            }
+            None => self.hours = None,
+        }
+    }
+}
+
+fn bump(v: &mut Vec<(Box<str>, u64)>, k: &str, n: u64) {
+    if let Some(e) = v.iter_mut().find(|e| &*e.0 == k) {
+        e.1 += n;
+    } else if v.len() < 32 {
+        // Methods are few; a flood of garbage methods is capped.
+        v.push((k.into(), n));
+    }
+}
+
+fn bump_status(v: &mut Vec<(u16, u64)>, k: u16, n: u64) {
+    match v.iter_mut().find(|e| e.0 == k) {
+        Some(e) => e.1 += n,
+        None => v.push((k, n)),
+    }
+}
+
+fn add_name(v: &mut Vec<Box<str>>, name: &str, cap: usize) {
+    if v.len() < cap && !v.iter().any(|x| &**x == name) {
+        v.push(name.into());
+    }
+}
+
+fn add_hour(hours: &mut Option<Vec<(i64, u64)>>, hour: i64, n: u64) {
+    let Some(h) = hours else { return };
+    match h.binary_search_by_key(&hour, |e| e.0) {
+        Ok(i) => h[i].1 += n,
+        Err(_) if h.len() >= MAX_HOURS => *hours = None,
+        Err(i) => h.insert(i, (hour, n)),
+    }
+}
+
+/// One host's keys and the first sighting of each client and user agent (by 32-bit hash), from which
+/// the baseline's clients are known once the learning window is.
+#[derive(Debug, Default)]
+pub struct HostData {
+    /// Keys by template.
+    pub keys: FxHashMap<Box<str>, KeyStats>,
+    /// Client hash → earliest request time (ms).
+    pub clients_first: FxHashMap<u32, i64>,
+    /// User-agent hash → earliest request time (ms).
+    pub uas_first: FxHashMap<u32, i64>,
+    /// Requests per hour over the whole host (for the summary's traffic timeline).
+    pub hourly: BTreeMap<i64, u64>,
+    /// Requests.
+    pub requests: u64,
+}
+
+/// What a run read, per host (`""` for records without a host).
+#[derive(Debug, Default)]
+pub struct Aggregate {
+    /// Hosts.
+    pub hosts: FxHashMap<Box<str>, HostData>,
+    /// Records read.
+    pub records: u64,
+    /// Requests they stand for.
+    pub requests: u64,
+    /// Earliest and latest request times.
+    pub span: Option<(Timestamp, Timestamp)>,
+}
+
+impl Aggregate {
+    /// Adds one record. `line` is the record's JSON text, `here` its `input:line` for errors.
+    pub fn add_line(&mut self, line: &[u8]) -> Result<()> {
+        let rec: Rec<'_> = match serde_json::from_slice(line) {
+            Ok(r) => r,
+            Err(e) => bail!("invalid record: {e}"),
+        };
+        self.add(rec)
+    }
+
+    fn add(&mut self, r: Rec<'_>) -> Result<()> {
+        let Some(template) = r.template.as_deref() else {
+            bail!("record has no template: baseline-diff reads path-normalize's output");
+        };
+        let (first, last) = match (r.first_seen.or(r.time), r.last_seen.or(r.time).or(r.first_seen)) {
+            (Some(f), Some(l)) => (f.min(l), f.max(l)),
+            _ => bail!("record has no time (time, or first_seen and last_seen)"),
+        };
+        let n = r.count.unwrap_or(1);
+        if n == 0 {
+            return Ok(());
+        }
+        self.records += 1;
+        self.requests += n;
+        self.span = Some(match self.span {
+            None => (first, last),
+            Some((a, b)) => (a.min(first), b.max(last)),
+        });
+        let host = r.host.as_deref().unwrap_or("");
+        let hd = match self.hosts.get_mut(host) {
+            Some(h) => h,
+            None => self.hosts.entry(host.into()).or_default(),
+        };
+        hd.requests += n;
+        *hd.hourly.entry(first.secs().div_euclid(3600) * 3600).or_default() += n;
+
+        let k = match hd.keys.get_mut(template) {
+            Some(k) => k,
+            None => hd.keys.entry(template.into()).or_insert_with(|| KeyStats::new(first)),
+        };
+        if first < k.first || k.count == 0 {
+            k.first = first;
+            k.first_source = r.source.as_deref().map(Into::into);
+        }
+        k.last = k.last.max(last);
+        k.count += n;
+        if let Some(m) = r.method.as_deref() {
+            bump(&mut k.methods, m, n);
+        }
+        if let Some(s) = r.status {
+            bump_status(&mut k.statuses, s, n);
+        }
+        add_hour(&mut k.hours, first.secs().div_euclid(3600) * 3600, n);
+        k.paths.add(&r.path, n, SAMPLE_PATHS);
+        k.distinct_paths.add(&r.path);
+        if let Some(raw) = r.raw_path.as_deref() {
+            k.raw_paths.add(raw, n, SAMPLE_PATHS);
+        }
+        if let Some(q) = r.query.as_deref().filter(|q| !q.is_empty()) {
+            k.queries.add(q, n, SAMPLE_QUERIES);
+        }
+        for q in r.queries.iter().flatten() {
+            k.queries.add(q, 1, SAMPLE_QUERIES);
+        }
+        for a in r.anomalies.iter().flatten() {
+            add_name(&mut k.anomalies, a, 64);
+        }
+        for p in r.params.iter().flatten() {
+            add_name(&mut k.params, p, MAX_PARAMS);
+        }
+        let t0 = first.0;
+        let mut client = |c: &str, count: u64| {
+            k.clients.add(c, count, SAMPLE_CLIENTS);
+            k.distinct_clients.add(c);
+            let e = hd.clients_first.entry(hash32(c)).or_insert(t0);
+            *e = (*e).min(t0);
+        };
+        if let Some(c) = r.client.as_deref() {
+            client(c, n);
+        }
+        // An aggregated row's samples: spread its count over them, at least one each.
+        if let Some(cs) = &r.clients {
+            let each = (n / cs.len().max(1) as u64).max(1);
+            for c in cs {
+                client(c, each);
+            }
+        }
+        if let Some(d) = r.distinct_clients {
+            k.distinct_clients.add_at_least(d);
+        }
+        let mut ua = |u: &str, count: u64| {
+            k.uas.add(u, count, SAMPLE_UAS);
+            let e = hd.uas_first.entry(hash32(u)).or_insert(t0);
+            *e = (*e).min(t0);
+        };
+        if let Some(u) = r.user_agent.as_deref() {
+            ua(u, n);
+        }
+        if let Some(us) = &r.user_agents {
+            let each = (n / us.len().max(1) as u64).max(1);
+            for u in us {
+                ua(u, each);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_and_aggregated_rows_add_up() {
+        let mut a = Aggregate::default();
+        a.add_line(br#"{"host":"h","template":"/x/{int}","path":"/x/1","time":"2026-10-01T00:00:05Z","method":"GET","client":"1.1.1.1","status":200,"source":"f:1"}"#).unwrap();
+        a.add_line(br#"{"host":"h","template":"/x/{int}","path":"/x/2","time":"2026-10-01T00:00:01Z","method":"POST","client":"2.2.2.2","status":200,"source":"f:2"}"#).unwrap();
+        a.add_line(br#"{"host":"h","template":"/x/{int}","path":"/x/2","count":3,"first_seen":"2026-10-02T00:00:00Z","last_seen":"2026-10-03T00:00:00Z","clients":["3.3.3.3"],"distinct_clients":1,"method":"GET","status":500}"#).unwrap();
+        let k = &a.hosts["h"].keys["/x/{int}"];
+        assert_eq!(k.count, 5);
+        assert_eq!(k.first.to_string(), "2026-10-01T00:00:01Z");
+        assert_eq!(k.last.to_string(), "2026-10-03T00:00:00Z");
+        assert_eq!(k.first_source.as_deref(), Some("f:2"));
+        assert_eq!(k.distinct_clients.count(), (3, false));
+        assert_eq!(k.distinct_paths.count(), (2, false));
+        assert!((k.method_share("post") - 0.2).abs() < 1e-9);
+        assert_eq!(a.requests, 5);
+    }
+
+    #[test]
+    fn records_without_template_or_time_are_errors() {
+        let mut a = Aggregate::default();
+        let e = a.add_line(br#"{"path":"/x","time":"2026-10-01T00:00:05Z"}"#).unwrap_err().to_string();
+        assert!(e.contains("path-normalize"), "{e}");
+        let e = a.add_line(br#"{"path":"/x","template":"/x"}"#).unwrap_err().to_string();
+        assert!(e.contains("no time"), "{e}");
+    }
+}

@@ -1,0 +1,709 @@
+//! `baseline-diff`: normalized records in, one finding per (host, template) key out.
+//!
+//! `aggregate.rs` summarises the records per key, `state.rs` is the baseline file, `fold.rs` the learned
+//! templating, `score.rs` the scoring, `sample.rs` the bounded samples. This file decides the verdicts
+//! and assembles the findings:
+//!
+//! - the learning window is in event time: `--learn-until` an instant, or `--learn-for` a duration from
+//!   the earliest request the state has ever seen; it is written into the state when the state is
+//!   created and used by every later run;
+//! - a key already in the state is `known`; otherwise its earliest request decides: inside the window
+//!   `learned`, after it `new`, whatever order the lines came in;
+//! - keys fold into learned families first (see `fold.rs`), so a new blog post is not a new path.
+
+pub mod aggregate;
+pub mod fold;
+pub mod sample;
+pub mod score;
+pub mod state;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use rustc_hash::FxHashMap;
+use serde::Deserialize;
+
+use crate::cli::{self, Output};
+use crate::input;
+use crate::record::{Finding, Sample, Verdict};
+use crate::time::{self, Timestamp};
+use aggregate::{Aggregate, KeyStats};
+use fold::{FoldConfig, Rules};
+use state::{Lock, State, StateKey, Stored};
+
+/// The tool's name, in messages.
+pub const NAME: &str = "baseline-diff";
+
+/// Examples shown by `--help` and the man page.
+pub const EXAMPLES: &str = "\
+# Replay: learn the first two weeks, report what is new after them, highest score first.
+log-export access.log* | path-normalize | baseline-diff --state site.state --learn-for 14d
+# Cron: findings for this window; commit the state only when the whole pipeline succeeded.
+... | baseline-diff --state site.state --state-out site.state.next > findings.jsonl && mv site.state.next site.state
+# Only what deserves a look:
+... | baseline-diff --state site.state --min-score 50 --exit-code || echo 'new paths found'
+# Accept reviewed findings into the baseline:
+jq -c 'select(.template == \"/app/report.php\")' findings.jsonl | baseline-diff --state site.state --accept";
+
+/// Man-page sections beyond the flags.
+pub const MAN_SECTIONS: &[(&str, &str)] = &[
+    (
+        "VERDICTS",
+        "\
+Keys are (host, template). The learning window is in event time (the logs' timestamps, never the clock),
+so replaying last year's logs gives the answer a live run would have given then.
+  learned   first requested inside the learning window: the baseline
+  new       first requested after it: to review
+  known     already in the state from an earlier run (printed only with --all)
+A key's first sighting is its earliest request, in whatever order lines arrive, across runs.
+--learn-until takes an RFC 3339 instant; --learn-for a duration (14d, 36h, 2w, 1d12h) counted from
+the earliest request the state has ever seen. The window is written into the state when the state is
+created; later runs use it and refuse a different one.",
+    ),
+    (
+        "LEARNED TEMPLATES",
+        "\
+A folder whose baseline holds at least --fold-min distinct names of one kind (extension; a directory
+URL; no extension) becomes one template, such as /blog/{int}/{int}/{name}/ or /images/{name}.png, and
+new names of that kind there are no longer new. Names of a server-side script kind fold only when the
+baseline itself held at least --fold-min-script distinct scripts of that extension in the folder. When
+three or more sibling folders together hold 2 x --fold-min names of one non-script kind, the folder
+level folds too (/docs/{dir}/{name}.html). New non-script names of one kind in one folder, --fold-min or
+more, are reported as one finding; new scripts never are.",
+    ),
+    (
+        "SCORING",
+        "\
+Every finding is scored 0-100: the sum of the weights of its reasons, clamped. Each reason carries its
+weight, a code and the evidence. The alert threshold is 50; --min-score filters on the score.
+  new              +10  first requested after the learning window
+  script_ext       +30  server-side script name (.php .aspx .jsp .cgi ...)
+  double_ext       +40  script extension hidden before another (x.php.jpg)
+  static_dir       +20  script under an upload or static folder (/uploads/ /images/ /aspnet_client/)
+  static_only_dir  +20  script in a folder that served only non-script files in the baseline
+  new_dir          +10  script in a folder the baseline never saw
+  script_dir       -15  script in a folder (or sibling folders) that already served scripts
+  mostly_post      +20  at least half of the requests are POST (some_post +5 below that)
+  few_clients      +10  at most 2 clients made 3 or more requests
+  many_clients     -20  20 or more distinct clients
+  new_clients      +10  new keys: the clients never visited the site in the baseline
+  new_user_agent   +10  new keys: user agents the baseline never saw
+  tool_user_agent   +5  scripting-tool user agent (curl, python-requests, Go, PowerShell ...)
+  evasion          +10  evasive spellings (+15 with NUL, ADS, overlong UTF-8, %u, double encoding)
+  shell_params     +10  query parameters typical of web shells (cmd, exec, z0 ...)
+  success           +5  answered 2xx (error_only +5: only 5xx, a shell can fail loudly)
+  redirect_only    -10  answered only 3xx
+  static_kind      -20  static file type (.html .png .pdf ...)
+  family           -10  a family of similar names ({name})
+  crawlers_only    -10  only search-engine crawlers
+Learned keys are scored too, without the baseline-relative signals, so the baseline can be audited:
+a shell that was already there when learning started scores high among the learned findings.",
+    ),
+    (
+        "STATE FILE",
+        "\
+JSON lines, readable with jq and editable by hand. Line 1 is the header
+({\"webshell_hunt_state\":1,\"learn_until\":...,\"first_event\":...,\"runs\":N}); then one line per host
+with the hashes (32-bit FNV-1a, base64) of the clients and user agents its baseline saw; then one line
+per key: {\"host\",\"template\",\"verdict\":\"learned|new|accepted\",\"first_seen\",\"last_seen\",\"count\"}.
+A missing file is a new baseline; an empty, corrupt or newer-format file is an error naming the line.
+The state is written only with --commit (in place) or --state-out FILE, atomically (temporary file,
+fsync, rename), so a caller can commit after the rest of the pipeline succeeded. A second process on the
+same state (FILE.lock) is refused at once.",
+    ),
+    (
+        "OUTPUT",
+        "\
+One finding per key, highest score first:
+  {\"host\":\"www.example.org\",\"template\":\"/uploads/{int}/{int}/x.php\",\"verdict\":\"new\",\"score\":100,
+   \"reasons\":[{\"weight\":30,\"code\":\"script_ext\",\"text\":\"server-side script name (.php)\"},...],
+   \"paths\":[{\"value\":\"/uploads/2026/10/x.php\",\"count\":31}],\"distinct_paths\":1,
+   \"raw_paths\":[{\"value\":\"/uploads/2026/10/./x.php\",\"count\":4}],\"anomalies\":[\"dot_segments\"],
+   \"first_seen\":\"...\",\"last_seen\":\"...\",\"count\":31,\"methods\":{\"GET\":3,\"POST\":28},
+   \"statuses\":{\"200\":31},\"distinct_clients\":1,
+   \"clients\":[{\"value\":\"203.0.113.9\",\"count\":31,\"baseline\":false}],
+   \"user_agents\":[{\"value\":\"curl/8.5.0\",\"count\":31,\"baseline\":false}],
+   \"first_source\":\"access.log:88213\",\"hourly\":{\"2026-10-20T11:00:00Z\":3,...}}
+Samples are bounded (8 clients and user agents, 5 paths and queries); distinct_clients is exact up to
+1000 (distinct_clients_capped marks a larger count). At the end one line on stderr: records read, keys
+learned / new / known.",
+    ),
+];
+
+/// Learn a site's URL paths and report, ranked and explained, the ones first requested afterwards.
+///
+/// Reads normalized records (path-normalize's output) and prints one finding per (host, template): keys
+/// first requested inside the learning window are learned, keys first requested after it are new, keys
+/// already in the state are known (printed with --all). Every finding carries a 0-100 score and the
+/// reasons behind it.
+#[derive(Parser, Debug)]
+#[command(name = "baseline-diff", version, after_long_help = crate::manual::after_help(EXAMPLES))]
+pub struct Args {
+    /// The baseline state file (created when missing).
+    #[arg(long, value_name = "FILE")]
+    pub state: PathBuf,
+
+    /// End of the learning window (RFC 3339), for a new state.
+    #[arg(long, value_name = "TIME", conflicts_with = "learn_for")]
+    pub learn_until: Option<String>,
+
+    /// Length of the learning window from the first request ever seen (`14d`, `36h`, `2w`).
+    #[arg(long, value_name = "DURATION")]
+    pub learn_for: Option<String>,
+
+    /// For a new state without --learn-until/--learn-for: learn the first half of the input's time span,
+    /// at most 14 days (said on stderr). Ignored when the state already has a window.
+    #[arg(long, conflicts_with_all = ["learn_until", "learn_for"])]
+    pub learn_auto: bool,
+
+    /// Write the updated state back to --state.
+    #[arg(long, conflicts_with = "state_out")]
+    pub commit: bool,
+
+    /// Write the updated state to FILE instead (commit it later by renaming).
+    #[arg(long, value_name = "FILE")]
+    pub state_out: Option<PathBuf>,
+
+    /// Also print known keys.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Exit with status 1 when a new finding was printed.
+    #[arg(long)]
+    pub exit_code: bool,
+
+    /// Print only findings scoring at least N (the alert threshold is 50).
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub min_score: u8,
+
+    /// Accept the keys of the findings (or {"host","template"} objects) read from the input into the
+    /// baseline, so they are not reported again; writes the state (to --state-out when given).
+    #[arg(long)]
+    pub accept: bool,
+
+    /// Distinct names of one kind that make a folder a learned family.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub fold_min: usize,
+
+    /// Distinct script names of one extension that make a folder of scripts a learned family.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub fold_min_script: usize,
+
+    /// Write a JSON summary of the run (counts, time span, per-host hourly traffic) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+
+    /// Input files (`-` is stdin, the default).
+    #[arg(value_name = "FILE", default_value = "-")]
+    pub inputs: Vec<String>,
+
+    /// Do not print the summary line on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Runs `baseline-diff`.
+pub fn run(args: Args) -> Result<ExitCode> {
+    let _lock = Lock::acquire(&args.state)?;
+    let mut st = State::load(&args.state)?;
+    if args.accept {
+        return accept(&args, st);
+    }
+
+    let mut agg = Aggregate::default();
+    for name in &args.inputs {
+        let mut lines = input::open(name)?.lines();
+        let mut buf = Vec::with_capacity(1024);
+        while lines.next_into(&mut buf)? {
+            if buf.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            agg.add_line(&buf).with_context(|| lines.here())?;
+        }
+    }
+
+    let window_end = learning_window(&args, &mut st, agg.span)?;
+    let cfg = FoldConfig { fold_min: args.fold_min.max(2), fold_min_script: args.fold_min_script.max(2) };
+    let out = decide(&mut st, &agg, window_end, cfg);
+
+    let mut printed_new = 0u64;
+    let mut findings = out.findings;
+    findings.retain(|f| f.score >= args.min_score && (args.all || f.verdict != Verdict::Known));
+    let mut w = Output::stdout(false);
+    for f in &findings {
+        if f.verdict == Verdict::New {
+            printed_new += 1;
+        }
+        w.write_record(f)?;
+    }
+    w.finish()?;
+
+    if let Some(p) = &args.summary {
+        let s = summary_json(&agg, &st, window_end, &out.counts);
+        std::fs::write(p, serde_json::to_vec_pretty(&s)?)
+            .with_context(|| format!("{}: cannot write summary", p.display()))?;
+    }
+    if args.commit || args.state_out.is_some() {
+        st.header.runs += 1;
+        st.save(args.state_out.as_ref().unwrap_or(&args.state))?;
+    }
+    if !args.quiet {
+        let c = &out.counts;
+        cli::warn(
+            NAME,
+            format_args!(
+                "{} records ({} requests); keys: {} learned, {} new ({} at score >= {}), {} known; learning until {}",
+                cli::thousands(agg.records),
+                cli::thousands(agg.requests),
+                cli::thousands(c.learned),
+                cli::thousands(c.new),
+                cli::thousands(c.new_alert),
+                score::ALERT,
+                cli::thousands(c.known),
+                window_end.map_or_else(|| "(no requests yet)".to_string(), |t| t.to_string()),
+            ),
+        );
+    }
+    if args.exit_code && printed_new > 0 {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The longest automatic learning window.
+const AUTO_MAX_MS: i64 = 14 * 86_400_000;
+
+/// Resolves the learning window, records it in a new state, refuses a different one for an old state,
+/// and extends the state's event span. `None` when no request has ever been seen.
+fn learning_window(
+    args: &Args,
+    st: &mut State,
+    span: Option<(Timestamp, Timestamp)>,
+) -> Result<Option<Timestamp>> {
+    let h = &mut st.header;
+    if let Some((a, b)) = span {
+        h.first_event = Some(h.first_event.map_or(a, |f| f.min(a)));
+        h.last_event = Some(h.last_event.map_or(b, |l| l.max(b)));
+    }
+    if let Some(u) = &args.learn_until {
+        let t =
+            Timestamp::parse_rfc3339(u).with_context(|| format!("--learn-until {u:?}: expected RFC 3339"))?;
+        match (h.learn_until, &h.learn_for) {
+            (Some(old), _) if old != t => bail!("the state learns until {old}; --learn-until {t} differs"),
+            (_, Some(f)) => bail!("the state learns for {f}; --learn-until cannot change that"),
+            _ => h.learn_until = Some(t),
+        }
+    }
+    if let Some(d) = &args.learn_for {
+        time::parse_duration(d)
+            .with_context(|| format!("--learn-for {d:?}: expected a duration such as 14d, 36h, 2w"))?;
+        match (h.learn_until, &h.learn_for) {
+            (Some(u), _) => bail!("the state learns until {u}; --learn-for cannot change that"),
+            (_, Some(f)) if f != d => bail!("the state learns for {f}; --learn-for {d} differs"),
+            _ => h.learn_for = Some(d.clone()),
+        }
+    }
+    if args.learn_auto
+        && h.learn_until.is_none()
+        && h.learn_for.is_none()
+        && let Some((a, b)) = span
+    {
+        let half = (b.0 - a.0) / 2;
+        let t = Timestamp((a.0 + half.min(AUTO_MAX_MS)).div_euclid(1000) * 1000);
+        if !args.quiet {
+            cli::warn(
+                NAME,
+                format_args!(
+                    "learning until {t}: the first {} of the logs ({} to {}), at most 14 days (--learn-until to choose)",
+                    if half <= AUTO_MAX_MS { "half" } else { "14 days" },
+                    a,
+                    b
+                ),
+            );
+        }
+        h.learn_until = Some(t);
+    }
+    if let Some(u) = h.learn_until {
+        return Ok(Some(u));
+    }
+    let Some(f) = &h.learn_for else {
+        if args.learn_auto {
+            // No request yet: nothing to learn from, nothing to decide.
+            return Ok(None);
+        }
+        bail!("no learning window: give --learn-until TIME or --learn-for DURATION (the state remembers it)");
+    };
+    let ms = time::parse_duration(f).with_context(|| format!("state learn_for {f:?} is not a duration"))?;
+    Ok(h.first_event.map(|t| Timestamp(t.0 + ms)))
+}
+
+/// Counts for the summary.
+#[derive(Debug, Default)]
+pub struct Counts {
+    learned: u64,
+    new: u64,
+    new_alert: u64,
+    known: u64,
+}
+
+struct Decided {
+    findings: Vec<Finding>,
+    counts: Counts,
+}
+
+/// A key of the run after folding, with the run keys that fell into it.
+struct Resolved {
+    stats: KeyStats,
+    in_state: bool,
+}
+
+/// Folds, decides verdicts, scores, updates the state in memory; returns the findings sorted.
+fn decide(st: &mut State, agg: &Aggregate, window_end: Option<Timestamp>, cfg: FoldConfig) -> Decided {
+    let in_window = |t: Timestamp| window_end.is_some_and(|w| t <= w);
+
+    // The baseline: learned and accepted state keys, and this run's keys first seen in the window.
+    let mut baseline: Vec<(&str, &str)> = Vec::new();
+    for (host, keys) in &st.keys {
+        for (t, k) in keys {
+            if k.verdict != Stored::New {
+                baseline.push((host, t));
+            }
+        }
+    }
+    for (host, hd) in &agg.hosts {
+        for (t, k) in &hd.keys {
+            if in_window(k.first) && st.key(host, t).is_none() {
+                baseline.push((host, t));
+            }
+        }
+    }
+    let rules = Rules::learn(baseline.into_iter(), cfg);
+
+    // Resolve run keys to their final keys.
+    let mut resolved: BTreeMap<(String, String), Resolved> = BTreeMap::new();
+    let mut pending_new: Vec<(&str, &str, &KeyStats)> = Vec::new();
+    let mut hosts: Vec<&Box<str>> = agg.hosts.keys().collect();
+    hosts.sort();
+    for host in hosts {
+        let hd = &agg.hosts[host];
+        let mut keys: Vec<(&Box<str>, &KeyStats)> = hd.keys.iter().collect();
+        keys.sort_by(|a, b| a.0.cmp(b.0));
+        for (t, k) in keys {
+            let in_state = st.key(host, t).is_some();
+            let target = if in_state { None } else { rules.family(host, t) };
+            match target {
+                None if !in_state && !in_window(k.first) => pending_new.push((host, t, k)),
+                _ => {
+                    let target = target.unwrap_or(t);
+                    let target_in_state = st.key(host, target).is_some();
+                    merge_into(&mut resolved, host, target, k, in_state || target_in_state);
+                }
+            }
+        }
+    }
+    // New keys of one non-script kind in one folder, fold_min or more: one finding.
+    let mut groups: BTreeMap<(&str, String), BTreeSet<&str>> = BTreeMap::new();
+    for (host, t, _) in &pending_new {
+        if let Some(s) = fold::split(t) {
+            let k = fold::kind(&s);
+            if !k.is_script() && !fold::is_family(t) {
+                groups.entry((host, fold::family_template(s.folder, &k))).or_default().insert(t);
+            }
+        }
+    }
+    let grouped: FxHashMap<(&str, &str), String> = groups
+        .iter()
+        .filter(|(_, members)| members.len() >= cfg.fold_min)
+        .flat_map(|((host, fam), members)| members.iter().map(move |m| ((*host, *m), fam.clone())))
+        .collect();
+    for (host, t, k) in pending_new {
+        let target = grouped.get(&(host, t)).map_or(t, String::as_str);
+        merge_into(&mut resolved, host, target, k, false);
+    }
+
+    // The baseline's clients and user agents per host.
+    let mut known_clients: FxHashMap<&str, Vec<u32>> = FxHashMap::default();
+    let mut known_uas: FxHashMap<&str, Vec<u32>> = FxHashMap::default();
+    for (host, hd) in &agg.hosts {
+        let mut c: Vec<u32> = st.hosts.get(&**host).map(|h| h.clients.clone()).unwrap_or_default();
+        c.extend(hd.clients_first.iter().filter(|(_, t)| in_window(Timestamp(**t))).map(|(h, _)| *h));
+        c.sort_unstable();
+        c.dedup();
+        let mut u: Vec<u32> = st.hosts.get(&**host).map(|h| h.user_agents.clone()).unwrap_or_default();
+        u.extend(hd.uas_first.iter().filter(|(_, t)| in_window(Timestamp(**t))).map(|(h, _)| *h));
+        u.sort_unstable();
+        u.dedup();
+        known_clients.insert(host, c);
+        known_uas.insert(host, u);
+    }
+
+    // Verdicts, scores, findings; the state learns as it goes.
+    let mut counts = Counts::default();
+    let mut findings = Vec::with_capacity(resolved.len());
+    for ((host, template), r) in &resolved {
+        let verdict = if r.in_state {
+            Verdict::Known
+        } else if in_window(r.stats.first) {
+            Verdict::Learned
+        } else {
+            Verdict::New
+        };
+        let empty = Vec::new();
+        let kc = known_clients.get(host.as_str()).unwrap_or(&empty);
+        let ku = known_uas.get(host.as_str()).unwrap_or(&empty);
+        let client_known = |c: &str| kc.binary_search(&sample::hash32(c)).is_ok();
+        let ua_known = |u: &str| ku.binary_search(&sample::hash32(u)).is_ok();
+        let cx = score::Context {
+            verdict,
+            template,
+            stats: &r.stats,
+            folder: rules.folder(host, template),
+            client_known: &client_known,
+            ua_known: &ua_known,
+        };
+        let (score, reasons) = score::score(&cx);
+        match verdict {
+            Verdict::Learned => counts.learned += 1,
+            Verdict::New => {
+                counts.new += 1;
+                if score >= score::ALERT {
+                    counts.new_alert += 1;
+                }
+            }
+            Verdict::Known => counts.known += 1,
+        }
+        findings.push(finding(host, template, verdict, score, reasons, &r.stats, &client_known, &ua_known));
+        update_state_key(st, host, template, verdict, &r.stats);
+    }
+
+    // Compact the state: members of a learned family are replaced by the family.
+    let mut moves: Vec<(String, String, String)> = Vec::new();
+    for (host, keys) in &st.keys {
+        for t in keys.keys() {
+            if let Some(f) = rules.family(host, t) {
+                moves.push((host.clone(), t.clone(), f.to_string()));
+            }
+        }
+    }
+    for (host, from, to) in moves {
+        let Some(keys) = st.keys.get_mut(&host) else { continue };
+        let Some(k) = keys.remove(&from) else { continue };
+        match keys.get_mut(&to) {
+            Some(f) => {
+                f.first_seen = f.first_seen.min(k.first_seen);
+                f.last_seen = f.last_seen.max(k.last_seen);
+                f.count += k.count;
+                f.verdict = strongest(f.verdict, k.verdict);
+            }
+            None => {
+                keys.insert(to, k);
+            }
+        }
+    }
+    for (host, c) in known_clients {
+        let hb = st.hosts.entry(host.to_string()).or_default();
+        hb.clients = c;
+        hb.user_agents = known_uas.remove(host).unwrap_or_default();
+    }
+
+    findings.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then_with(|| verdict_rank(a.verdict).cmp(&verdict_rank(b.verdict)))
+            .then_with(|| a.host.cmp(&b.host))
+            .then_with(|| a.template.cmp(&b.template))
+    });
+    Decided { findings, counts }
+}
+
+fn verdict_rank(v: Verdict) -> u8 {
+    match v {
+        Verdict::New => 0,
+        Verdict::Learned => 1,
+        Verdict::Known => 2,
+    }
+}
+
+fn strongest(a: Stored, b: Stored) -> Stored {
+    let rank = |s: Stored| match s {
+        Stored::Learned => 2,
+        Stored::Accepted => 1,
+        Stored::New => 0,
+    };
+    if rank(a) >= rank(b) { a } else { b }
+}
+
+fn merge_into(
+    resolved: &mut BTreeMap<(String, String), Resolved>,
+    host: &str,
+    target: &str,
+    k: &KeyStats,
+    in_state: bool,
+) {
+    match resolved.get_mut(&(host.to_string(), target.to_string())) {
+        Some(r) => {
+            r.stats.merge(k);
+            r.in_state |= in_state;
+        }
+        None => {
+            resolved.insert((host.to_string(), target.to_string()), Resolved { stats: k.clone(), in_state });
+        }
+    }
+}
+
+fn update_state_key(st: &mut State, host: &str, template: &str, verdict: Verdict, s: &KeyStats) {
+    let keys = st.keys.entry(host.to_string()).or_default();
+    match keys.get_mut(template) {
+        Some(k) => {
+            k.first_seen = k.first_seen.min(s.first);
+            k.last_seen = k.last_seen.max(s.last);
+            k.count += s.count;
+        }
+        None => {
+            let stored = if verdict == Verdict::New { Stored::New } else { Stored::Learned };
+            keys.insert(
+                template.to_string(),
+                StateKey { verdict: stored, first_seen: s.first, last_seen: s.last, count: s.count },
+            );
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finding(
+    host: &str,
+    template: &str,
+    verdict: Verdict,
+    score: u8,
+    reasons: Vec<crate::record::Reason>,
+    s: &KeyStats,
+    client_known: &dyn Fn(&str) -> bool,
+    ua_known: &dyn Fn(&str) -> bool,
+) -> Finding {
+    let samples = |t: &sample::TopK, known: Option<&dyn Fn(&str) -> bool>| -> Vec<Sample> {
+        t.sorted()
+            .into_iter()
+            .map(|(v, n)| Sample { value: v.to_string(), count: n, baseline: known.map(|f| f(v)) })
+            .collect()
+    };
+    let (distinct_clients, capped) = s.distinct_clients.count();
+    let (distinct_paths, _) = s.distinct_paths.count();
+    let mut anomalies: Vec<String> = s.anomalies.iter().map(|a| a.to_string()).collect();
+    anomalies.sort();
+    let mut params: Vec<String> = s.params.iter().map(|a| a.to_string()).collect();
+    params.sort();
+    let hourly = s.hours.as_ref().map(|h| {
+        h.iter().map(|(hour, n)| (Timestamp(hour * 1000).to_string(), *n)).collect::<BTreeMap<_, _>>()
+    });
+    Finding {
+        host: (!host.is_empty()).then(|| host.to_string()),
+        template: template.to_string(),
+        verdict,
+        score,
+        reasons,
+        paths: samples(&s.paths, None),
+        distinct_paths,
+        raw_paths: samples(&s.raw_paths, None),
+        anomalies,
+        first_seen: s.first,
+        last_seen: s.last,
+        count: s.count,
+        methods: s.methods.iter().map(|(m, n)| (m.to_string(), *n)).collect(),
+        statuses: s.statuses.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
+        distinct_clients,
+        distinct_clients_capped: capped,
+        clients: samples(&s.clients, Some(client_known)),
+        user_agents: samples(&s.uas, Some(ua_known)),
+        queries: samples(&s.queries, None),
+        params,
+        first_source: s.first_source.as_deref().map(str::to_string),
+        hourly,
+        extra: Default::default(),
+    }
+}
+
+/// `--accept`: mark the keys read from the input as accepted.
+fn accept(args: &Args, mut st: State) -> Result<ExitCode> {
+    #[derive(Deserialize)]
+    struct Key {
+        #[serde(default)]
+        host: Option<String>,
+        template: String,
+        #[serde(default)]
+        first_seen: Option<Timestamp>,
+        #[serde(default)]
+        last_seen: Option<Timestamp>,
+    }
+    let (mut added, mut changed) = (0u64, 0u64);
+    for name in &args.inputs {
+        crate::record::for_each_record(input::open(name)?, |k: Key, _| {
+            let keys = st.keys.entry(k.host.unwrap_or_default()).or_default();
+            match keys.get_mut(&k.template) {
+                Some(e) if e.verdict == Stored::Accepted => {}
+                Some(e) => {
+                    e.verdict = Stored::Accepted;
+                    changed += 1;
+                }
+                None => {
+                    let now = k.first_seen.unwrap_or(Timestamp(0));
+                    keys.insert(
+                        k.template,
+                        StateKey {
+                            verdict: Stored::Accepted,
+                            first_seen: now,
+                            last_seen: k.last_seen.unwrap_or(now),
+                            count: 0,
+                        },
+                    );
+                    added += 1;
+                }
+            }
+            Ok(())
+        })?;
+    }
+    let out = args.state_out.as_ref().unwrap_or(&args.state);
+    st.save(out)?;
+    if !args.quiet {
+        cli::warn(
+            NAME,
+            format_args!(
+                "accepted {} keys ({added} added, {changed} changed) into {}",
+                added + changed,
+                out.display()
+            ),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn summary_json(agg: &Aggregate, st: &State, window_end: Option<Timestamp>, c: &Counts) -> serde_json::Value {
+    let mut hosts: Vec<serde_json::Value> = agg
+        .hosts
+        .iter()
+        .map(|(h, hd)| {
+            let hourly: BTreeMap<String, u64> = hd.hourly.iter().map(|(t, n)| (Timestamp(t * 1000).to_string(), *n)).collect();
+            serde_json::json!({"host": &**h, "requests": hd.requests, "keys": hd.keys.len(), "hourly": hourly})
+        })
+        .collect();
+    hosts.sort_by(|a, b| {
+        b["requests"]
+            .as_u64()
+            .cmp(&a["requests"].as_u64())
+            .then_with(|| a["host"].as_str().cmp(&b["host"].as_str()))
+    });
+    serde_json::json!({
+        "records": agg.records,
+        "requests": agg.requests,
+        "first_event": agg.span.map(|s| s.0),
+        "last_event": agg.span.map(|s| s.1),
+        "learn_until": window_end,
+        "state_keys": st.len(),
+        "keys": {"learned": c.learned, "new": c.new, "known": c.known},
+        "new_at_alert": c.new_alert,
+        "alert_threshold": score::ALERT,
+        "hosts": hosts,
+    })
+}

@@ -1,0 +1,401 @@
+//! The baseline state file: what a site has served, kept between runs.
+//!
+//! JSON lines, so it can be read with `jq`/`grep`, edited by hand and diffed, and every error names a
+//! line. The first line is the header; then one line per host; then one line per key, sorted:
+//!
+//! ```text
+//! {"webshell_hunt_state":1,"learn_until":"2026-10-15T00:00:00Z","first_event":"2026-10-01T00:00:00Z","last_event":"2026-10-29T00:00:00Z","runs":1}
+//! {"host":"www.example.org","baseline_clients":4981,"baseline_client_hashes":"<base64>","baseline_user_agents":7,"baseline_user_agent_hashes":"<base64>"}
+//! {"host":"www.example.org","template":"/index.php","verdict":"learned","first_seen":"2026-10-01T00:00:03Z","last_seen":"2026-10-29T00:00:00Z","count":40213}
+//! {"host":"www.example.org","template":"/uploads/{int}/{int}/x.php","verdict":"new","first_seen":"2026-10-20T11:02:00Z","last_seen":"2026-10-21T09:00:00Z","count":31}
+//! ```
+//!
+//! Header: `webshell_hunt_state` is the format version; `learn_until` or `learn_for` (a duration from
+//! `first_event`, the earliest request the state has ever seen) is the learning window, fixed when the
+//! state is created; `runs` counts committed runs.
+//!
+//! Host lines: the clients and user agents the host's baseline saw, as sorted 32-bit FNV-1a hashes
+//! (little-endian, base64), so that a finding can say whether a client is new to the site without the
+//! state holding the addresses themselves.
+//!
+//! Key lines: `verdict` is `learned` (first seen inside the learning window), `new` (first seen after
+//! it, reported once) or `accepted` (an analyst accepted it with `--accept`); the key is not reported
+//! again either way. Templates with `{name}` or `{dir}` are learned families (see `fold.rs`).
+//!
+//! Writing is atomic (temporary file in the same directory, fsync, rename, fsync of the directory), so a
+//! crash leaves the old state or the new one. A lock (`flock` on `FILE.lock`, released by the kernel when
+//! the process dies) keeps a second process off the same state.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+
+use crate::jsonw;
+use crate::time::Timestamp;
+
+/// The state format this build reads and writes.
+pub const VERSION: u32 = 1;
+
+/// The state header.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Header {
+    /// Format version.
+    pub webshell_hunt_state: u32,
+    /// End of the learning window, when given as an instant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learn_until: Option<Timestamp>,
+    /// Length of the learning window from `first_event`, when given as a duration (as written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learn_for: Option<String>,
+    /// Earliest request ever seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_event: Option<Timestamp>,
+    /// Latest request ever seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_event: Option<Timestamp>,
+    /// Committed runs.
+    #[serde(default)]
+    pub runs: u64,
+}
+
+/// How a key entered the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stored {
+    /// First seen inside the learning window.
+    Learned,
+    /// First seen after it (reported).
+    New,
+    /// Accepted by an analyst.
+    Accepted,
+}
+
+impl Stored {
+    fn as_str(self) -> &'static str {
+        match self {
+            Stored::Learned => "learned",
+            Stored::New => "new",
+            Stored::Accepted => "accepted",
+        }
+    }
+}
+
+/// A key line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateKey {
+    /// How it entered.
+    pub verdict: Stored,
+    /// Earliest request.
+    pub first_seen: Timestamp,
+    /// Latest request.
+    pub last_seen: Timestamp,
+    /// Requests over all committed runs.
+    pub count: u64,
+}
+
+/// A host line: the baseline's clients and user agents, as sorted hashes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostBaseline {
+    /// Client hashes, sorted, unique.
+    pub clients: Vec<u32>,
+    /// User-agent hashes, sorted, unique.
+    pub user_agents: Vec<u32>,
+}
+
+/// The whole state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct State {
+    /// The header.
+    pub header: Header,
+    /// Per host.
+    pub hosts: BTreeMap<String, HostBaseline>,
+    /// Keys by host, then template.
+    pub keys: BTreeMap<String, BTreeMap<String, StateKey>>,
+}
+
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(borrow)]
+    host: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    template: Option<std::borrow::Cow<'a, str>>,
+    verdict: Option<Stored>,
+    first_seen: Option<Timestamp>,
+    last_seen: Option<Timestamp>,
+    count: Option<u64>,
+    baseline_client_hashes: Option<&'a str>,
+    baseline_user_agent_hashes: Option<&'a str>,
+}
+
+impl State {
+    /// A fresh state.
+    pub fn new() -> Self {
+        State { header: Header { webshell_hunt_state: VERSION, ..Header::default() }, ..State::default() }
+    }
+
+    /// Loads `path`; a missing file is a fresh state, anything unreadable an error naming file and line.
+    pub fn load(path: &Path) -> Result<State> {
+        let text = match std::fs::read(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::new()),
+            Err(e) => return Err(e).with_context(|| format!("{}: cannot read state", path.display())),
+        };
+        Self::parse(&text).with_context(|| path.display().to_string())
+    }
+
+    /// Parses state text; errors carry `line N:` (the caller adds the file name).
+    pub fn parse(text: &[u8]) -> Result<State> {
+        let mut lines =
+            text.split(|&b| b == b'\n').enumerate().filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace));
+        let Some((_, first)) = lines.next() else {
+            bail!("1: empty state file (no header); remove it to start a new baseline");
+        };
+        let header: Header = serde_json::from_slice(first)
+            .map_err(|e| anyhow::anyhow!("1: not a baseline-diff state file (bad header: {e})"))?;
+        if header.webshell_hunt_state > VERSION {
+            bail!(
+                "1: state format {} was written by a newer baseline-diff; this one reads format {VERSION}",
+                header.webshell_hunt_state
+            );
+        }
+        if header.webshell_hunt_state == 0 {
+            bail!("1: not a baseline-diff state file (format version 0)");
+        }
+        let mut st = State { header, ..State::default() };
+        for (i, raw) in lines {
+            let n = i + 1;
+            let l: Line<'_> =
+                serde_json::from_slice(raw).with_context(|| format!("{n}: invalid state line"))?;
+            let host = l.host.as_deref().unwrap_or("").to_string();
+            if let Some(t) = l.template {
+                let (Some(verdict), Some(first_seen), Some(last_seen)) =
+                    (l.verdict, l.first_seen, l.last_seen)
+                else {
+                    bail!("{n}: key line needs verdict, first_seen and last_seen");
+                };
+                let key = StateKey { verdict, first_seen, last_seen, count: l.count.unwrap_or(0) };
+                if st.keys.entry(host).or_default().insert(t.into_owned(), key).is_some() {
+                    bail!("{n}: duplicate key");
+                }
+            } else if l.baseline_client_hashes.is_some() || l.baseline_user_agent_hashes.is_some() {
+                let hb = HostBaseline {
+                    clients: decode_hashes(l.baseline_client_hashes.unwrap_or(""))
+                        .with_context(|| format!("{n}: baseline_client_hashes"))?,
+                    user_agents: decode_hashes(l.baseline_user_agent_hashes.unwrap_or(""))
+                        .with_context(|| format!("{n}: baseline_user_agent_hashes"))?,
+                };
+                st.hosts.insert(host, hb);
+            } else {
+                bail!("{n}: neither a key line (template) nor a host line (baseline_client_hashes)");
+            }
+        }
+        Ok(st)
+    }
+
+    /// The state as text.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64 + self.keys.values().map(|k| k.len() * 160).sum::<usize>());
+        serde_json::to_writer(&mut out, &self.header).expect("header serialises");
+        out.push(b'\n');
+        for (host, hb) in &self.hosts {
+            out.extend_from_slice(b"{\"host\":");
+            jsonw::write_str(&mut out, host.as_bytes(), jsonw::Escape::Backslash);
+            out.extend_from_slice(
+                format!(",\"baseline_clients\":{},\"baseline_client_hashes\":\"", hb.clients.len())
+                    .as_bytes(),
+            );
+            out.extend_from_slice(encode_hashes(&hb.clients).as_bytes());
+            out.extend_from_slice(
+                format!(
+                    "\",\"baseline_user_agents\":{},\"baseline_user_agent_hashes\":\"",
+                    hb.user_agents.len()
+                )
+                .as_bytes(),
+            );
+            out.extend_from_slice(encode_hashes(&hb.user_agents).as_bytes());
+            out.extend_from_slice(b"\"}\n");
+        }
+        for (host, keys) in &self.keys {
+            for (t, k) in keys {
+                out.extend_from_slice(b"{\"host\":");
+                jsonw::write_str(&mut out, host.as_bytes(), jsonw::Escape::Backslash);
+                out.extend_from_slice(b",\"template\":");
+                jsonw::write_str(&mut out, t.as_bytes(), jsonw::Escape::Backslash);
+                out.extend_from_slice(b",\"verdict\":\"");
+                out.extend_from_slice(k.verdict.as_str().as_bytes());
+                out.extend_from_slice(b"\",\"first_seen\":\"");
+                k.first_seen.write_rfc3339(&mut out);
+                out.extend_from_slice(b"\",\"last_seen\":\"");
+                k.last_seen.write_rfc3339(&mut out);
+                out.extend_from_slice(format!("\",\"count\":{}}}\n", k.count).as_bytes());
+            }
+        }
+        out
+    }
+
+    /// Writes the state to `path` atomically: a temporary file beside it, fsync, rename, fsync the
+    /// directory.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+        let result = (|| -> Result<()> {
+            let f = File::create(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
+            let mut w = BufWriter::with_capacity(1 << 20, f);
+            w.write_all(&self.to_bytes())?;
+            let f = w.into_inner().map_err(|e| e.into_error())?;
+            f.sync_all().with_context(|| format!("{}: fsync", tmp.display()))?;
+            drop(f);
+            std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot replace", path.display()))?;
+            File::open(&dir)
+                .and_then(|d| d.sync_all())
+                .with_context(|| format!("{}: fsync", dir.display()))?;
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result.with_context(|| format!("writing state {}", path.display()))
+    }
+
+    /// The stored key, if any.
+    pub fn key(&self, host: &str, template: &str) -> Option<&StateKey> {
+        self.keys.get(host)?.get(template)
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.keys.values().map(BTreeMap::len).sum()
+    }
+
+    /// True when the state has no key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn encode_hashes(h: &[u32]) -> String {
+    let mut bytes = Vec::with_capacity(h.len() * 4);
+    for v in h {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    B64.encode(bytes)
+}
+
+fn decode_hashes(s: &str) -> Result<Vec<u32>> {
+    let bytes = B64.decode(s).context("not base64")?;
+    if bytes.len() % 4 != 0 {
+        bail!("length is not a multiple of 4 bytes");
+    }
+    let mut v: Vec<u32> =
+        bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    v.sort_unstable();
+    v.dedup();
+    Ok(v)
+}
+
+/// An exclusive lock on a state file, held until dropped (or the process dies).
+pub struct Lock {
+    _file: File,
+}
+
+impl Lock {
+    /// Takes the lock on `state` (through `state.lock`), or fails at once naming the holder.
+    pub fn acquire(state: &Path) -> Result<Lock> {
+        let mut name = state.as_os_str().to_owned();
+        name.push(".lock");
+        let lock_path = PathBuf::from(name);
+        let mut f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .with_context(|| format!("{}: cannot open lock file", lock_path.display()))?;
+        // SAFETY: flock on a descriptor we own; LOCK_NB makes it return at once.
+        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc != 0 {
+            let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
+            let holder = holder.trim();
+            bail!(
+                "{}: state is in use by another process{}; try again when it has finished",
+                state.display(),
+                if holder.is_empty() { String::new() } else { format!(" (pid {holder})") }
+            );
+        }
+        f.set_len(0)?;
+        write!(f, "{}", std::process::id())?;
+        Ok(Lock { _file: f })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> State {
+        let mut st = State::new();
+        st.header.learn_until = Timestamp::parse_rfc3339("2026-10-15T00:00:00Z");
+        st.header.first_event = Timestamp::parse_rfc3339("2026-10-01T00:00:00Z");
+        st.header.runs = 2;
+        st.hosts.insert("h".into(), HostBaseline { clients: vec![1, 5, 9], user_agents: vec![7] });
+        let t = Timestamp::parse_rfc3339("2026-10-02T00:00:00Z").unwrap();
+        st.keys.entry("h".into()).or_default().insert(
+            "/a \"q\"/{int}".into(),
+            StateKey { verdict: Stored::Learned, first_seen: t, last_seen: t, count: 3 },
+        );
+        st
+    }
+
+    #[test]
+    fn round_trip() {
+        let st = sample();
+        let text = st.to_bytes();
+        assert_eq!(State::parse(&text).unwrap(), st);
+    }
+
+    #[test]
+    fn errors_name_lines() {
+        let mut text = sample().to_bytes();
+        text.extend_from_slice(b"{\"host\":\"h\",\"template\":\"/x\"}\n");
+        let e = format!("{:#}", State::parse(&text).unwrap_err());
+        assert!(e.starts_with("4: key line needs"), "{e}");
+        let e = format!("{:#}", State::parse(b"{\"webshell_hunt_state\":9}\n").unwrap_err());
+        assert!(e.contains("newer baseline-diff"), "{e}");
+        let e = format!("{:#}", State::parse(b"").unwrap_err());
+        assert!(e.contains("empty state file"), "{e}");
+        let e = format!("{:#}", State::parse(b"{\"path\":\"/x\"}\n").unwrap_err());
+        assert!(e.contains("not a baseline-diff state file"), "{e}");
+        let e = format!("{:#}", State::parse(b"{\"webshell_hunt_state\":1}\n{garbage\n").unwrap_err());
+        assert!(e.starts_with("2: invalid state line"), "{e}");
+    }
+
+    #[test]
+    fn save_is_atomic_and_lock_is_exclusive() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.state");
+        let lock = Lock::acquire(&p).unwrap();
+        let e = format!("{:#}", Lock::acquire(&p).err().unwrap());
+        assert!(e.contains("in use by another process"), "{e}");
+        sample().save(&p).unwrap();
+        assert_eq!(State::load(&p).unwrap(), sample());
+        drop(lock);
+        Lock::acquire(&p).unwrap();
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp."))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+}

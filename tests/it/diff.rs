@@ -1,0 +1,377 @@
+//! `baseline-diff` through the built binary: verdicts, the state file, folding, scoring, feedback.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::util::{self, json_lines, ok, run, stderr, stdout};
+
+/// A normalized record (what path-normalize prints), built by hand.
+fn rec(path: &str, time: &str, method: &str, client: &str, ua: &str) -> Value {
+    let out = run(
+        "path-normalize",
+        &["-q"],
+        json!({"host": "www.example.org", "path": path, "time": time, "method": method,
+        "client": client, "user_agent": ua, "status": 200, "source": "t.log:1"})
+        .to_string()
+        .as_bytes(),
+    );
+    ok(&out);
+    serde_json::from_str(stdout(&out).trim()).unwrap()
+}
+
+fn lines(recs: &[Value]) -> String {
+    recs.iter().map(|r| format!("{r}\n")).collect()
+}
+
+fn diff(state: &Path, extra: &[&str], input: &str) -> std::process::Output {
+    let mut args = vec!["--state", state.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    run("baseline-diff", &args, input.as_bytes())
+}
+
+fn by_template(out: &std::process::Output) -> Vec<(String, String, i64)> {
+    ok(out);
+    json_lines(&stdout(out))
+        .iter()
+        .map(|f| {
+            (
+                f["template"].as_str().unwrap().to_string(),
+                f["verdict"].as_str().unwrap().to_string(),
+                f["score"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+const UA: &str = "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0";
+
+/// A small site: pages and images requested by many clients during the first days.
+fn site_baseline() -> Vec<Value> {
+    let mut v = vec![];
+    for day in 1..=9 {
+        for (i, p) in
+            ["/", "/index.php", "/login.php", "/images/logo.png", "/images/banner.jpg", "/css/site.css"]
+                .iter()
+                .enumerate()
+        {
+            v.push(rec(
+                p,
+                &format!("2026-10-0{day}T1{i}:00:00Z"),
+                "GET",
+                &format!("198.51.100.{}", day * 10 + i),
+                UA,
+            ));
+        }
+    }
+    v
+}
+
+#[test]
+fn learned_then_new_then_known_across_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.state");
+    let mut recs = site_baseline();
+    // After the window: a shell, POSTed by one client with curl, with an evasive spelling once.
+    recs.push(rec("/images/x.php", "2026-10-20T10:00:00Z", "GET", "203.0.113.66", "curl/8.5.0"));
+    for m in 0..4 {
+        recs.push(rec(
+            "/images/./x.php",
+            &format!("2026-10-20T10:0{}:00Z", m + 1),
+            "POST",
+            "203.0.113.66",
+            "curl/8.5.0",
+        ));
+    }
+    // Lines out of order: the shell's lines first.
+    recs.rotate_right(5);
+    let out = diff(&state, &["--learn-until", "2026-10-15T00:00:00Z", "--commit"], &lines(&recs));
+    let got = by_template(&out);
+    assert_eq!(got[0].0, "/images/x.php");
+    assert_eq!(got[0].1, "new");
+    assert!(got[0].2 >= 50, "{got:?}");
+    assert!(got[1..].iter().all(|g| g.1 == "learned"), "{got:?}");
+    let shell = &json_lines(&stdout(&out))[0];
+    assert_eq!(shell["count"], 5);
+    assert_eq!(shell["methods"], json!({"GET": 1, "POST": 4}));
+    assert_eq!(shell["raw_paths"][0]["value"], "/images/./x.php");
+    assert_eq!(shell["clients"][0], json!({"value": "203.0.113.66", "count": 5, "baseline": false}));
+    assert_eq!(shell["first_seen"], "2026-10-20T10:00:00Z");
+    let codes: Vec<&str> =
+        shell["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+    for c in [
+        "new",
+        "script_ext",
+        "static_dir",
+        "mostly_post",
+        "few_clients",
+        "new_clients",
+        "new_user_agent",
+        "tool_user_agent",
+        "evasion",
+    ] {
+        assert!(codes.contains(&c), "{c} missing from {codes:?}");
+    }
+    // The score is the clamped sum of the weights.
+    let sum: i64 = shell["reasons"].as_array().unwrap().iter().map(|r| r["weight"].as_i64().unwrap()).sum();
+    assert_eq!(shell["score"].as_i64().unwrap(), sum.clamp(0, 100));
+    assert!(stderr(&out).contains("keys: 6 learned, 1 new (1 at score >= 50), 0 known"), "{}", stderr(&out));
+
+    // The same logs again: nothing new; with --all everything is known.
+    let out = diff(&state, &["--commit"], &lines(&recs));
+    assert!(by_template(&out).is_empty());
+    let out = diff(&state, &["--all"], &lines(&recs));
+    assert!(by_template(&out).iter().all(|g| g.1 == "known"));
+    // The header remembers the window and the runs.
+    let text = std::fs::read_to_string(&state).unwrap();
+    let header: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(header["learn_until"], "2026-10-15T00:00:00Z");
+    assert_eq!(header["runs"], 2);
+}
+
+#[test]
+fn learn_for_counts_from_the_first_event_and_the_window_is_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.state");
+    let recs = [
+        rec("/a.html", "2026-10-01T00:00:00Z", "GET", "1.1.1.1", UA),
+        rec("/b.php", "2026-10-03T00:00:01Z", "GET", "1.1.1.1", UA),
+    ];
+    let out = diff(&state, &["--learn-for", "2d", "--commit"], &lines(&recs));
+    assert_eq!(by_template(&out).iter().map(|g| g.1.as_str()).collect::<Vec<_>>(), ["new", "learned"]);
+    let out = diff(&state, &["--learn-for", "3d"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("the state learns for 2d; --learn-for 3d differs"), "{}", stderr(&out));
+    let out = diff(&dir.path().join("fresh"), &[], &lines(&recs));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no learning window"), "{}", stderr(&out));
+}
+
+#[test]
+fn state_only_written_when_asked_and_state_out_is_separate() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.state");
+    let input = lines(&site_baseline());
+    ok(&diff(&state, &["--learn-for", "14d"], &input));
+    assert!(!state.exists(), "written without --commit");
+    let next = dir.path().join("s.next");
+    ok(&diff(&state, &["--learn-for", "14d", "--state-out", next.to_str().unwrap()], &input));
+    assert!(!state.exists() && next.exists());
+}
+
+#[test]
+fn corrupt_newer_and_empty_states_are_errors_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.state");
+    ok(&diff(&state, &["--learn-for", "14d", "--commit"], &lines(&site_baseline())));
+    let mut text = std::fs::read_to_string(&state).unwrap();
+    text.push_str("{\"host\":\"x\",\"template\":\"/y\",\"verdict\":\"maybe\",\"first_seen\":\"2026-10-01T00:00:00Z\",\"last_seen\":\"2026-10-01T00:00:00Z\"}\n");
+    let n = text.lines().count();
+    std::fs::write(&state, &text).unwrap();
+    let out = diff(&state, &[], "");
+    assert_eq!(out.status.code(), Some(2));
+    let want =
+        format!("baseline-diff: {}: {n}: invalid state line: unknown variant `maybe`", state.display());
+    assert!(stderr(&out).starts_with(&want), "{}", stderr(&out));
+
+    std::fs::write(&state, "{\"webshell_hunt_state\":2}\n").unwrap();
+    let out = diff(&state, &[], "");
+    assert!(stderr(&out).contains("written by a newer baseline-diff"), "{}", stderr(&out));
+    std::fs::write(&state, "").unwrap();
+    let out = diff(&state, &["--learn-for", "1d"], "");
+    assert!(stderr(&out).contains("empty state file"), "{}", stderr(&out));
+    std::fs::write(&state, "127.0.0.1 - - [01/Oct/2026:00:00:00 +0000] \"GET / HTTP/1.1\" 200 1\n").unwrap();
+    let out = diff(&state, &["--learn-for", "1d"], "");
+    assert!(stderr(&out).contains("not a baseline-diff state file"), "{}", stderr(&out));
+}
+
+#[test]
+fn bad_input_names_input_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.state");
+    let good = rec("/a", "2026-10-01T00:00:00Z", "GET", "1.1.1.1", UA);
+    let input = format!("{good}\n{{\"path\":\"/b\",\"time\":\"2026-10-01T00:00:00Z\"}}\n");
+    let out = diff(&state, &["--learn-for", "1d"], &input);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("<stdin>:2: record has no template"), "{}", stderr(&out));
+    let out = diff(
+        &state,
+        &["--learn-for", "1d"],
+        "{\"template\":\"/a\",\"path\":\"/a\",\"time\":\"yesterday\"}\n",
+    );
+    assert!(
+        stderr(&out).contains("<stdin>:1: invalid record: invalid time \"yesterday\""),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_second_process_on_the_same_state_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.state");
+    // The first process holds the lock while it waits for stdin.
+    let mut first = util::cmd("baseline-diff")
+        .args(["--state", state.to_str().unwrap(), "--learn-for", "1d"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let out = loop {
+        let out = diff(&state, &["--learn-for", "1d"], "");
+        if !out.status.success() || std::time::Instant::now() > deadline {
+            break out;
+        }
+        // The first process may not have taken the lock yet.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(out.status.code(), Some(2), "first: {:?}; {}", first.try_wait(), stderr(&out));
+    assert!(stderr(&out).contains("state is in use by another process (pid"), "{}", stderr(&out));
+    drop(first.stdin.take());
+    assert!(first.wait().unwrap().success());
+    ok(&diff(&state, &["--learn-for", "1d"], ""));
+}
+
+#[test]
+fn exit_code_and_min_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.state");
+    let mut recs = site_baseline();
+    recs.push(rec("/images/x.php", "2026-10-20T10:00:00Z", "POST", "203.0.113.66", "curl/8.5.0"));
+    recs.push(rec("/new-page.html", "2026-10-21T10:00:00Z", "GET", "198.51.100.10", UA));
+    let input = lines(&recs);
+    let out = diff(&state, &["--learn-until", "2026-10-15T00:00:00Z", "--exit-code"], &input);
+    assert_eq!(out.status.code(), Some(1));
+    let out = diff(&state, &["--learn-until", "2026-10-15T00:00:00Z", "--min-score", "50"], &input);
+    assert_eq!(by_template(&out).iter().map(|g| g.0.as_str()).collect::<Vec<_>>(), ["/images/x.php"]);
+    let out = diff(&state, &["--learn-until", "2026-10-30T00:00:00Z", "--exit-code"], &input);
+    assert_eq!(out.status.code(), Some(0), "nothing new: exit 0");
+}
+
+#[test]
+fn learned_families_absorb_new_names_but_never_scripts() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.state");
+    let mut recs = vec![];
+    for i in 0..12 {
+        recs.push(rec(
+            &format!("/blog/2026/10/post-number-{i}/"),
+            &format!("2026-10-0{}T00:00:00Z", 1 + i % 9),
+            "GET",
+            "1.1.1.1",
+            UA,
+        ));
+        recs.push(rec(
+            &format!("/gallery/photo-{i}.jpg"),
+            &format!("2026-10-0{}T00:00:00Z", 1 + i % 9),
+            "GET",
+            "1.1.1.1",
+            UA,
+        ));
+    }
+    // After the window: a new post and a new photo (absorbed), a script among the photos (never).
+    recs.push(rec("/blog/2026/11/brand-new-post/", "2026-11-02T00:00:00Z", "GET", "1.1.1.2", UA));
+    recs.push(rec("/gallery/photo-99.jpg", "2026-11-02T00:00:00Z", "GET", "1.1.1.2", UA));
+    recs.push(rec("/gallery/photo-99.php", "2026-11-02T00:00:00Z", "GET", "1.1.1.2", UA));
+    let out = diff(&state, &["--learn-until", "2026-10-15T00:00:00Z", "--commit"], &lines(&recs));
+    let got = by_template(&out);
+    let new: Vec<&str> = got.iter().filter(|g| g.1 == "new").map(|g| g.0.as_str()).collect();
+    assert_eq!(new, ["/gallery/photo-99.php"]);
+    let learned: Vec<&str> = got.iter().filter(|g| g.1 == "learned").map(|g| g.0.as_str()).collect();
+    assert_eq!(learned.len(), 2, "{learned:?}");
+    assert!(
+        learned.contains(&"/blog/{int}/{int}/{name}/") && learned.contains(&"/gallery/{name}.jpg"),
+        "{learned:?}"
+    );
+    // The state holds the families, not their members.
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(text.contains("\"template\":\"/gallery/{name}.jpg\"") && !text.contains("photo-3.jpg"), "{text}");
+}
+
+#[test]
+fn new_static_names_in_one_folder_group_into_one_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.state");
+    let mut recs = vec![rec("/", "2026-10-01T00:00:00Z", "GET", "1.1.1.1", UA)];
+    for i in 0..10 {
+        recs.push(rec(&format!("/press/release-{i}.pdf"), "2026-10-20T00:00:00Z", "GET", "1.1.1.2", UA));
+    }
+    for i in 0..10 {
+        recs.push(rec(&format!("/press/r{i}.php"), "2026-10-20T00:00:00Z", "GET", "1.1.1.2", UA));
+    }
+    let out = diff(&state, &["--learn-until", "2026-10-15T00:00:00Z"], &lines(&recs));
+    let new: Vec<String> = by_template(&out).into_iter().filter(|g| g.1 == "new").map(|g| g.0).collect();
+    assert_eq!(new.len(), 11, "{new:?}");
+    assert!(new.contains(&"/press/{name}.pdf".to_string()));
+    let fam = json_lines(&stdout(&out)).into_iter().find(|f| f["template"] == "/press/{name}.pdf").unwrap();
+    assert_eq!(fam["distinct_paths"], 10);
+    assert_eq!(fam["count"], 10);
+}
+
+#[test]
+fn accept_feeds_reviewed_findings_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.state");
+    let mut recs = site_baseline();
+    recs.push(rec("/app/report.php", "2026-10-20T10:00:00Z", "GET", "198.51.100.10", UA));
+    recs.push(rec("/images/x.php", "2026-10-20T10:00:00Z", "POST", "203.0.113.66", "curl/8.5.0"));
+    let input = lines(&recs);
+    let out = diff(&state, &["--learn-until", "2026-10-15T00:00:00Z"], &input);
+    let findings = json_lines(&stdout(&out));
+    let reviewed: String =
+        findings.iter().filter(|f| f["template"] == "/app/report.php").map(|f| format!("{f}\n")).collect();
+    let out = run("baseline-diff", &["--state", state.to_str().unwrap(), "--accept"], reviewed.as_bytes());
+    ok(&out);
+    assert!(stderr(&out).contains("accepted 1 keys (1 added, 0 changed)"), "{}", stderr(&out));
+    let out = diff(&state, &["--learn-until", "2026-10-15T00:00:00Z"], &input);
+    let new: Vec<String> = by_template(&out).into_iter().filter(|g| g.1 == "new").map(|g| g.0).collect();
+    assert_eq!(new, ["/images/x.php"]);
+}
+
+#[test]
+fn kill_during_state_write_leaves_a_loadable_state() {
+    // A state big enough that writing it takes a while, then kill -9 at varying moments of later runs.
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.state");
+    let mut input = String::new();
+    for i in 0..60_000 {
+        input.push_str(&format!(
+            "{{\"host\":\"h\",\"template\":\"/p/{i}/x.html\",\"path\":\"/p/{i}/x.html\",\"time\":\"2026-10-01T00:00:00Z\",\"client\":\"c{i}\"}}\n"
+        ));
+    }
+    ok(&diff(&state, &["--learn-for", "1d", "--commit", "-q", "--fold-min", "1000000"], &input));
+    let before = std::fs::read_to_string(&state).unwrap();
+    let templates = |text: &str| -> Vec<String> {
+        text.lines()
+            .skip(1)
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter_map(|v| v["template"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(templates(&before).len(), 60_000);
+    for delay_ms in [5u64, 20, 40, 60, 80, 120, 160, 220] {
+        let mut child = util::cmd("baseline-diff")
+            .args(["--state", state.to_str().unwrap(), "--commit", "-q", "--fold-min", "1000000"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut sin = child.stdin.take().unwrap();
+        let data = input.clone();
+        let feeder = std::thread::spawn(move || {
+            let _ = std::io::Write::write_all(&mut sin, data.as_bytes());
+        });
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = feeder.join();
+        // Whatever instant the kill hit, the state loads, and is the old or a complete new one.
+        let out = diff(&state, &["-q", "--fold-min", "1000000"], "");
+        ok(&out);
+        let now = std::fs::read_to_string(&state).unwrap();
+        assert_eq!(templates(&now), templates(&before), "keys lost or torn by a killed run");
+    }
+}

@@ -375,9 +375,17 @@ impl Json {
         if keys.is_empty() {
             return "no key is mapped to request, uri or path".into();
         }
+        let caddy = self.candidates[Field::Request.index()]
+            .iter()
+            .any(|&id| self.caps[usize::from(id)].is_some_and(|c| c.kind == Kind::Object));
         format!(
-            "no request target: none of {} is a string here (map one with --field uri=KEY or --field request=KEY)",
-            keys.join(", ")
+            "no request target: none of {} is a string here ({})",
+            keys.join(", "),
+            if caddy {
+                "request is an object: a Caddy log? try --format caddy"
+            } else {
+                "map one with --field uri=KEY or --field request=KEY"
+            }
         )
         .into()
     }

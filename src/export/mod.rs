@@ -175,8 +175,10 @@ iis: the #Fields header is re-read whenever it appears, so the column set may ch
 Data lines before any #Fields use IIS's default field set when they have its 15 values. Times are UTC.
 The path is cs-uri-stem as logged (a + in it stays a +: it is a legal path character) and the query
 cs-uri-query (- = none). IIS writes spaces as +; they are turned back into spaces in the user agent
-and referer. host is s-sitename (W3SVC1: the server's own name for the site, which a client cannot
-forge, the same for all of the site's bindings), else cs-host without its port. bytes is sc-bytes.
+and referer (a literal + there, as in bingbot's +http://, cannot be told apart and becomes a space
+too). host is s-sitename (W3SVC1: the server's own name for the site, which a client cannot forge,
+the same for all of the site's bindings), else cs-host without its port. bytes is sc-bytes. A data
+line whose number of values differs from its #Fields header is an error.
 
 cloudfront: times are UTC; sc-status 000 (the viewer went away first) is status 0. The user agent and
 referer are percent-decoded once (CloudFront encodes space, <, >, \", %, \\, { and }; what the client

@@ -19,6 +19,8 @@
 //! - IIS writes spaces inside values as `+`. That is undone in `cs(User-Agent)` and `cs(Referer)`, which
 //!   are display text. It is *not* undone in `cs-uri-stem`, where `+` is a legal literal character of a
 //!   path (`/c++/notes.aspx`): turning it into a space could invent a path the server never served.
+//!   IIS does not escape a literal `+`, so one in a user agent (bingbot's `+http://…`) becomes a space
+//!   as well: the log cannot tell them apart.
 //! - CloudFront URL-encodes space, `<`, `>`, `"`, `%`, `\`, `{`, `}` (and control bytes) in the values
 //!   it logs. The user agent and referer are percent-decoded once for display. Once only: a value that
 //!   the client itself had encoded comes out double-encoded (`%2520`) and decodes to what the client
@@ -188,8 +190,9 @@ impl LineParser for W3c {
                 Flavor::CloudFront if n >= CLOUDFRONT_MIN_FIELDS => &self.default,
                 Flavor::CloudFront => {
                     return Err(format!(
-                        "no #Fields header yet, and {n} tab-separated fields where CloudFront logs at least \
-                         {CLOUDFRONT_MIN_FIELDS}"
+                        "no #Fields header yet, and {n} tab-separated field{} where CloudFront logs at \
+                         least {CLOUDFRONT_MIN_FIELDS}",
+                        if n == 1 { "" } else { "s" }
                     )
                     .into());
                 }

@@ -627,9 +627,15 @@ fn object(
         if !active.is_empty() {
             let key: Cow<'_, [u8]> =
                 if kesc { Cow::Owned(unescape(&b[ks..ke])) } else { Cow::Borrowed(&b[ks..ke]) };
+            let first = key.first().copied();
             for &(id, matched) in active {
                 let path = &paths[usize::from(id)];
-                if let Some(parts) = match_key(&key, &path[usize::from(matched)..]) {
+                let rest = &path[usize::from(matched)..];
+                // Most keys are not wanted: the first byte settles it cheaply.
+                if rest[0].first().copied() != first {
+                    continue;
+                }
+                if let Some(parts) = match_key(&key, rest) {
                     let now = usize::from(matched) + parts;
                     if now == path.len() {
                         done |= 1u64 << id;

@@ -74,7 +74,7 @@ pub enum Field {
 }
 
 impl Field {
-    /// Every field, in the order of [`Field::index`].
+    /// Every field, in declaration order (the order of [`JSON_KEYS`] and [`CADDY_KEYS`]).
     pub const ALL: [Field; 12] = [
         Field::Time,
         Field::Host,
@@ -324,7 +324,7 @@ impl Json {
                 })?);
         }
         ev.host = self.text(line, Field::Host).map(|(_, h)| map_cow(h, strip_port));
-        ev.client = self.text(line, Field::Client).map(|(_, c)| map_cow(c, client_without_port));
+        ev.client = self.text(line, Field::Client).map(|(_, c)| map_cow(c, drop_client_port));
         ev.method = self.text(line, Field::Method).map(|(_, m)| m);
         if let Some((id, s)) = self.text(line, Field::Status) {
             ev.status = match parse_uint(&s) {
@@ -420,7 +420,7 @@ impl LineParser for Json {
 }
 
 /// `ip:port` → `ip`, `[v6]:port` → `v6`; a bare IPv6 address (several colons) is left alone.
-fn client_without_port(v: &[u8]) -> &[u8] {
+fn drop_client_port(v: &[u8]) -> &[u8] {
     if v.first() == Some(&b'[') {
         return match v.iter().position(|&b| b == b']') {
             Some(end) => &v[1..end],
@@ -571,7 +571,7 @@ type Scan<T> = Result<T, Cow<'static, str>>;
 
 /// Walks the object on `line`, recording in `caps` where the values of `paths` are.
 fn scan(line: &[u8], paths: &[Vec<Box<[u8]>>], all: &[(u8, u8)], caps: &mut [Option<Cap>]) -> Scan<()> {
-    let mut i = 0;
+    let mut i = if line.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
     ws(line, &mut i);
     if line.get(i) != Some(&b'{') {
         return Err("not a JSON object (the line does not start with {)".into());
@@ -867,6 +867,7 @@ mod tests {
     #[test]
     fn lenient_values_and_clear_errors() {
         let mut p = generic(&[]);
+        assert_eq!(&event(&mut p, b"\xEF\xBB\xBF {\"uri\":\"/bom\"}").target[..], b"/bom");
         let e = event(&mut p, br#"{"uri":"/a", "status":200, "bytes": -, "upstream": , "x": null}"#);
         assert_eq!(e.bytes, None);
         for (l, why) in [

@@ -161,6 +161,8 @@ impl W3c {
 
 impl LineParser for W3c {
     fn parse<'a>(&mut self, line: &'a [u8]) -> ParseResult<'a> {
+        // A file saved as UTF-8 with a byte-order mark carries it before its first header.
+        let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
         if line.first() == Some(&b'#') {
             self.header(line);
             return Ok(Parsed::Header);
@@ -404,6 +406,13 @@ mod tests {
         let e = event(r.next().unwrap());
         assert_eq!(&e.host.unwrap()[..], b"www.example.org", "s-sitename '-' falls back to cs-host");
         assert_eq!(e.user_agent, None);
+    }
+
+    #[test]
+    fn byte_order_mark_before_the_first_header() {
+        let mut p = W3c::new(Flavor::Iis);
+        assert!(matches!(p.parse(b"\xEF\xBB\xBF#Fields: date time cs-uri-stem"), Ok(Parsed::Header)));
+        assert_eq!(&event(p.parse(b"2026-10-15 13:55:36 /a")).target[..], b"/a");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod diff;
 mod export;
+mod export_formats;
 mod hunt;
 mod man;
 mod normalize;

@@ -119,3 +119,13 @@ fn default_window_is_said_and_a_failing_stage_fails_the_script() {
     ok(&out);
     assert!(stdout(&out).contains("Usage: webshell-hunt"));
 }
+
+#[test]
+fn planted_shells_top_the_list_iis() {
+    check_planted_shells("iis", 303);
+}
+
+#[test]
+fn planted_shells_top_the_list_json() {
+    check_planted_shells("json", 404);
+}

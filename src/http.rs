@@ -38,7 +38,8 @@ pub fn client(tool: &str, args: &HttpArgs, follow_redirects: bool) -> Result<req
         b = b.redirect(reqwest::redirect::Policy::none());
     }
     if let Some(path) = &args.ca_cert {
-        let pem = std::fs::read(path).with_context(|| format!("{}: cannot read CA certificate", path.display()))?;
+        let pem =
+            std::fs::read(path).with_context(|| format!("{}: cannot read CA certificate", path.display()))?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem)
             .with_context(|| format!("{}: not a PEM certificate", path.display()))?;
         if certs.is_empty() {

@@ -101,7 +101,8 @@ fn parse(text: &str) -> Result<HashMap<String, Secret>> {
 /// Refuses a secrets file that others could read or change.
 pub fn check_owner_only(path: &Path) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
-    let md = std::fs::metadata(path).with_context(|| format!("{}: cannot open secrets file", path.display()))?;
+    let md =
+        std::fs::metadata(path).with_context(|| format!("{}: cannot open secrets file", path.display()))?;
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
     if md.uid() != me {

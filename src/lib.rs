@@ -17,3 +17,4 @@ pub mod manual;
 pub mod record;
 pub mod secrets;
 pub mod time;
+pub mod tq;

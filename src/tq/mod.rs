@@ -123,7 +123,7 @@ window later.",
 /// same findings twice changes nothing, and a failed or killed run can simply be run again. Every
 /// status is read back at the end; exit status 0 means every finding is written and verified.
 #[derive(Parser, Debug)]
-#[command(name = "tq-push", version, after_long_help = crate::manual::after_help(EXAMPLES))]
+#[command(name = "tq-push", version, args_override_self = true, after_long_help = crate::manual::after_help(EXAMPLES))]
 pub struct Args {
     /// Findings file; `-` is standard input (the default).
     #[arg(value_name = "FILE", default_value = "-")]

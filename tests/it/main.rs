@@ -2,4 +2,8 @@
 
 mod export;
 mod man;
+mod tq;
 mod util;
+
+#[path = "../emulators/threatq.rs"]
+mod threatq_emu;

@@ -30,7 +30,7 @@ pub const EXAMPLES: &str = "\
 # the weekly replay, reviewed in ThreatQ (credentials in an owner-only file)
 scripts/webshell-hunt access.log | tq-push --url https://tq.example.org --secrets /etc/webshell-hunt/tq.env
 # a custom status for baselined paths, a custom event type
-tq-push --url https://tq.example.org --baseline-status Legitimate --event-type 'Anomalous Activity' < findings.jsonl
+tq-push --url https://tq.example.org --baseline-status Legitimate --event-type Sighting < findings.jsonl
 # what would be sent, without contacting anything
 tq-push --url https://tq.example.org --dry-run < findings.jsonl | jq -c '{method, url}'";
 
@@ -68,11 +68,12 @@ User Agent, Query String, Score and Reason. Control characters are shown as \\xH
 capped at 1000 characters. The source is --source. The manual score is the finding's 0-100 score
 divided by ten, rounded half up (the highest of the merged findings).
 
-One Event per run that has new findings, of type --event-type, titled with the hosts, the time range
-and the run id, happened_at the earliest first sighting, its description (HTML) listing the new
-paths highest score first, and linked to exactly the new indicators. The run id is 16 hex digits of
-FNV-1a over the sorted host, template and first_seen of the new findings: pushing the same findings
-again finds the event by its title and adds nothing; other new findings make another event.",
+One Event per run that has new findings, of type --event-type, titled with the hosts, the range of
+their first sightings and the run id, happened_at the earliest first sighting, its description (HTML)
+listing the new paths highest score first, and linked to exactly the new indicators. The run id is 16
+hex digits of FNV-1a over the sorted host, template and first_seen of the new findings: pushing the
+same findings again finds the event by its title and adds nothing, also when the window was redone
+with later hits of the same paths; other new findings make another event.",
     ),
     (
         "HOW IT WRITES",
@@ -123,7 +124,12 @@ window later.",
 /// same findings twice changes nothing, and a failed or killed run can simply be run again. Every
 /// status is read back at the end; exit status 0 means every finding is written and verified.
 #[derive(Parser, Debug)]
-#[command(name = "tq-push", version, args_override_self = true, after_long_help = crate::manual::after_help(EXAMPLES))]
+#[command(
+    name = "tq-push",
+    version,
+    args_override_self = true,
+    after_long_help = crate::manual::after_help(EXAMPLES)
+)]
 pub struct Args {
     /// Findings file; `-` is standard input (the default).
     #[arg(value_name = "FILE", default_value = "-")]
@@ -154,7 +160,12 @@ pub struct Args {
     pub dry_run: bool,
 
     /// Indicators per batch (1-500).
-    #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u16).range(1..=500))]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 500,
+        value_parser = clap::value_parser!(u16).range(1..=500)
+    )]
     pub batch: u16,
 
     /// OAuth grant: password (TQ_EMAIL, TQ_PASSWORD) or client-credentials (TQ_CLIENT_SECRET).

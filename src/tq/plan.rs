@@ -288,8 +288,10 @@ pub fn run_id(new: &[&Finding]) -> String {
 }
 
 fn event(new: &[&Finding]) -> Option<Event> {
+    // The title is made of what the run id is made of (hosts, first sightings), so that redoing a
+    // window that has grown since (later hits of the same new paths) finds the same event.
     let first = new.iter().map(|f| f.first_seen).min()?;
-    let last = new.iter().map(|f| f.last_seen).max()?;
+    let last = new.iter().map(|f| f.first_seen).max()?;
     let id = run_id(new);
     let hosts: BTreeSet<&str> = new.iter().map(|f| host_of(f)).filter(|h| !h.is_empty()).collect();
     let mut host_list: Vec<String> = hosts.iter().take(3).map(|h| clean(h)).collect();
@@ -299,11 +301,14 @@ fn event(new: &[&Finding]) -> Option<Event> {
     let on = if host_list.is_empty() { String::new() } else { format!(" on {}", host_list.join(", ")) };
     let (from, to) = (tq_time(first), tq_time(last));
     let n = new.len();
+    let range = if from[..16] == to[..16] {
+        format!("first seen {}", &from[..16])
+    } else {
+        format!("first seen {} to {}", &from[..16], &to[..16])
+    };
     let title = format!(
-        "{TITLE_PREFIX} {n} new URL path{}{on}, {} to {} UTC [run {id}]",
-        if n == 1 { "" } else { "s" },
-        &from[..16],
-        &to[..16],
+        "{TITLE_PREFIX} {n} new URL path{}{on}, {range} UTC [run {id}]",
+        if n == 1 { "" } else { "s" }
     );
 
     // Ranked: highest score first, then by host and value, so the order never depends on the input's.
@@ -453,6 +458,12 @@ mod tests {
         assert!(e.description.contains("more, not listed"));
         assert!(e.description.find("<b>99/100</b>").unwrap() < e.description.find("<b>98/100</b>").unwrap());
         assert_eq!(e.indicators.len(), 400);
-        assert!(e.title.starts_with("webshell-hunt: 400 new URL paths on h, 2026-10-15 00:00 to "));
+        assert_eq!(
+            e.title,
+            format!(
+                "webshell-hunt: 400 new URL paths on h, first seen 2026-10-15 00:00 UTC [run {}]",
+                e.run_id
+            )
+        );
     }
 }

@@ -476,8 +476,8 @@ pub fn push(args: &Args, base: url::Url, plan: &Plan, n_findings: usize, retry: 
         cli::warn(
             NAME,
             format_args!(
-                "{n_findings} findings ({} known, skipped) -> {} indicators: {} created, {changed} updated, {} \
-                 unchanged; {review} {}, {} {}; {event_note}; all verified ({} requests, {} token{})",
+                "{n_findings} findings ({} known, skipped) -> {} indicators: {} created, {changed} updated, \
+                 {} unchanged; {review} {}, {} {}; {event_note}; all verified ({} requests, {} token{})",
                 plan.skipped_known,
                 placed.len(),
                 created.len(),

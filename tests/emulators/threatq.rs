@@ -349,7 +349,8 @@ impl Inner {
                     i.attributes.iter().map(|a| (a.name.clone(), a.value.clone())).collect();
                 attrs.sort();
                 json!({
-                    "value": i.value, "type": self.type_name(i.type_id), "status": self.status_name(i.status_id),
+                    "value": i.value, "type": self.type_name(i.type_id),
+                    "status": self.status_name(i.status_id),
                     "description": i.description, "sources": i.sources, "attributes": attrs,
                     "score": i.manual_score,
                 })
@@ -374,7 +375,8 @@ impl Inner {
                 linked.sort_unstable();
                 json!({
                     "title": e.title, "type": self.event_type_name(e.type_id), "happened_at": e.happened_at,
-                    "description": e.description, "sources": e.sources, "attributes": attrs, "indicators": linked,
+                    "description": e.description, "sources": e.sources, "attributes": attrs,
+                    "indicators": linked,
                 })
             })
             .collect();
@@ -850,19 +852,28 @@ fn api(s: &mut Inner, method: &str, seg: &[&str], query: &[(String, String)], b:
                 .types
                 .iter()
                 .filter(|t| keep(&t.1))
-                .map(|(id, n)| json!({"id": id, "name": n, "class": "network", "score": null, "wildcard_matching": "Y"}))
+                .map(|(id, n)| {
+                    json!({"id": id, "name": n, "class": "network", "score": null,
+                           "wildcard_matching": "Y"})
+                })
                 .collect(),
             "statuses" => s
                 .statuses
                 .iter()
                 .filter(|t| keep(&t.name))
                 .map(|x| {
-                    json!({"id": x.id, "name": x.name, "description": "", "user_editable": "Y", "visible": "Y",
+                    json!({"id": x.id, "name": x.name, "description": "", "user_editable": "Y",
+                           "visible": "Y",
                            "include_in_export": if x.include_in_export {"Y"} else {"N"},
                            "protected": if x.protected {"Y"} else {"N"}})
                 })
                 .collect(),
-            _ => s.event_types.iter().filter(|t| keep(&t.1)).map(|(id, n)| json!({"id": id, "name": n})).collect(),
+            _ => s
+                .event_types
+                .iter()
+                .filter(|t| keep(&t.1))
+                .map(|(id, n)| json!({"id": id, "name": n}))
+                .collect(),
         }
     };
     let dl = s.config.default_limit;

@@ -129,7 +129,7 @@ fn tq_push_writes_statuses_attributes_and_one_event() {
     assert!(
         title.starts_with(
             "webshell-hunt: 4 new URL paths on blog.example.test, intranet.example.test, www.shop.test, \
-             2026-10-15 09:00 to 2026-10-18 10:00 UTC [run "
+             first seen 2026-10-15 09:00 to 2026-10-17 22:01 UTC [run "
         ),
         "{title}"
     );

@@ -172,6 +172,14 @@ fn tq_push_other_new_findings_make_another_event_and_none_without_new() {
         text.lines().filter(|l| l.contains("\"verdict\": \"learned\"")).map(|l| format!("{l}\n")).collect();
     ok(&push(&e, &[], learned.as_bytes()));
     assert_eq!(e.events().len(), 1, "a run with nothing new makes no event");
+    // The window redone later: the same new paths with more hits are the same run, the same event.
+    let grown = text.replace(
+        "\"last_seen\": \"2026-10-15T14:40:10Z\", \"count\": 37",
+        "\"last_seen\": \"2026-10-19T08:00:00Z\", \"count\": 90",
+    );
+    assert_ne!(grown, text);
+    ok(&push(&e, &[], grown.as_bytes()));
+    assert_eq!(e.events().len(), 1, "a redone window found its event");
     let extra = text
         .lines()
         .find(|l| l.contains("logo.aspx"))

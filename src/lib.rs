@@ -21,3 +21,4 @@ pub mod record;
 pub mod report;
 pub mod secrets;
 pub mod time;
+pub mod tq;

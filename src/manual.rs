@@ -54,5 +54,11 @@ pub fn tools() -> Vec<Tool> {
             examples: crate::report::EXAMPLES,
             sections: crate::report::MAN_SECTIONS,
         },
+        Tool {
+            name: crate::tq::NAME,
+            command: crate::tq::Args::command,
+            examples: crate::tq::EXAMPLES,
+            sections: crate::tq::MAN_SECTIONS,
+        },
     ]
 }

@@ -6,4 +6,8 @@ mod export_formats;
 mod hunt;
 mod man;
 mod normalize;
+mod tq;
 mod util;
+
+#[path = "../emulators/threatq.rs"]
+mod threatq_emu;

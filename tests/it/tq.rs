@@ -1,0 +1,501 @@
+//! `tq-push` through the built binary against the ThreatQ emulator on 127.0.0.1.
+
+use std::collections::BTreeMap;
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::threatq_emu::{self as emu, Config, Emulator, Existing, Fault, FaultKind};
+use crate::util::{self, fixture, ok, stderr, stdout};
+
+fn findings() -> Vec<u8> {
+    std::fs::read(fixture("tq/findings.jsonl")).unwrap()
+}
+
+/// A tq-push command against `e`, with the emulator's credentials in the environment and fast retries.
+fn cmd(e: &Emulator, args: &[&str]) -> std::process::Command {
+    let mut c = util::cmd("tq-push");
+    c.args(["--url", &e.url(), "--backoff-ms", "5", "--retry-for", "20"]).args(args);
+    for v in ["TQ_CLIENT_ID", "TQ_EMAIL", "TQ_PASSWORD", "TQ_CLIENT_SECRET"] {
+        c.env_remove(v);
+    }
+    c.envs(e.env());
+    c
+}
+
+fn push(e: &Emulator, args: &[&str], input: &[u8]) -> Output {
+    util::run_cmd(&mut cmd(e, args), input)
+}
+
+#[track_caller]
+fn failed(o: &Output) -> String {
+    assert_eq!(o.status.code(), Some(2), "stdout:\n{}\nstderr:\n{}", stdout(o), stderr(o));
+    assert!(stdout(o).is_empty());
+    stderr(o)
+}
+
+/// No output of any run may show a credential.
+#[track_caller]
+fn no_secrets(o: &Output) {
+    let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(o));
+    for s in [emu::PASSWORD, emu::CLIENT_SECRET, emu::EMAIL, emu::CLIENT_ID, "emu-token-"] {
+        assert!(!all.contains(s), "output shows {s:?}:\n{all}");
+    }
+}
+
+/// The store after one uninterrupted run of `args` over the fixture.
+fn reference(args: &[&str]) -> Value {
+    let e = Emulator::start();
+    ok(&push(&e, args, &findings()));
+    e.snapshot()
+}
+
+const LEARNED: &[&str] = &["/api/v1/products/{int}", "/index.php", "/about/", "/feed/2"];
+const NEW: &[&str] =
+    &["/status.php", "/wp-content/uploads/2026/10/cmd.php", "/images/logo.aspx", "/2026/10/{name}/"];
+
+fn attrs(ind: &Value, name: &str) -> Vec<String> {
+    ind["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a[0] == name)
+        .map(|a| a[1].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn tq_push_writes_statuses_attributes_and_one_event() {
+    let e = Emulator::start();
+    let o = push(&e, &[], &findings());
+    ok(&o);
+    no_secrets(&o);
+    assert!(stdout(&o).is_empty());
+    assert!(
+        stderr(&o).contains("11 findings (1 known, skipped) -> 8 indicators: 8 created"),
+        "{}",
+        stderr(&o)
+    );
+
+    let statuses = e.statuses();
+    let want: BTreeMap<String, String> = LEARNED
+        .iter()
+        .map(|v| (v.to_string(), "Whitelisted".to_string()))
+        .chain(NEW.iter().map(|v| (v.to_string(), "Review".to_string())))
+        .collect();
+    assert_eq!(statuses, want, "known /cart.php is not written, every value once");
+
+    // Learned on the shop, new on the intranet: one indicator, Review, both hosts, per-host facts.
+    let status = e.indicator("/status.php").unwrap();
+    assert_eq!(attrs(&status, "Host"), ["intranet.example.test", "www.shop.test"]);
+    assert_eq!(attrs(&status, "Verdict"), ["intranet.example.test: new", "www.shop.test: learned"]);
+    assert_eq!(status["score"], 6, "max of 58 and 15, /10 rounded");
+    assert_eq!(status["sources"], serde_json::json!(["webshell-hunt"]));
+    assert_eq!(status["type"], "URL Path");
+
+    // Ten thousand product ids are one indicator, with sample concrete paths.
+    let products = e.indicator("/api/v1/products/{int}").unwrap();
+    assert_eq!(attrs(&products, "Sample Path").len(), 3);
+    assert_eq!(attrs(&products, "Hit Count"), ["www.shop.test: 184220"]);
+    // One concrete path under a template: the path is the value, the template an attribute.
+    assert_eq!(attrs(&e.indicator("/feed/2").unwrap(), "URL Template"), ["/feed/{int}"]);
+
+    // Hostile strings arrive as inert text.
+    let shell = e.indicator("/wp-content/uploads/2026/10/cmd.php").unwrap();
+    assert_eq!(shell["score"], 9);
+    let uas = attrs(&shell, "User Agent");
+    assert!(
+        uas.contains(&"www.shop.test: curl/8.5.0\\x1b[2J\\x0d\\x0aX-Injected: 1 (17 hits)".to_string()),
+        "{uas:?}"
+    );
+    assert!(uas.iter().any(|u| u.contains("<script>alert(document.cookie)</script>")));
+    assert!(
+        attrs(&shell, "Reason").contains(&"www.shop.test: +25 upload_dir: under /wp-content/uploads/".into())
+    );
+    assert_eq!(attrs(&shell, "First Seen"), ["www.shop.test: 2026-10-15T13:55:36Z"]);
+
+    let events = e.events();
+    assert_eq!(events.len(), 1);
+    let ev = &events[0];
+    let linked: Vec<&str> =
+        ev["indicators"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let mut new = NEW.to_vec();
+    new.sort_unstable();
+    assert_eq!(linked, new, "exactly the new indicators");
+    assert_eq!(ev["happened_at"], "2026-10-15 09:00:00");
+    assert_eq!(ev["type"], "Incident");
+    let title = ev["title"].as_str().unwrap();
+    assert!(
+        title.starts_with(
+            "webshell-hunt: 4 new URL paths on blog.example.test, intranet.example.test, www.shop.test, \
+             first seen 2026-10-15 09:00 to 2026-10-17 22:01 UTC [run "
+        ),
+        "{title}"
+    );
+    let run_attr = &ev["attributes"][0];
+    assert_eq!(run_attr[0], "webshell-hunt Run ID");
+    assert!(title.ends_with(&format!("[run {}]", run_attr[1].as_str().unwrap())));
+    let d = ev["description"].as_str().unwrap();
+    assert!(!d.contains("<script>") && d.contains("<b>92/100</b>"), "{d}");
+    // Ranked: the shell first, the blog's new pages last.
+    assert!(d.find("cmd.php").unwrap() < d.find("logo.aspx").unwrap());
+    assert!(d.find("logo.aspx").unwrap() < d.find("/2026/10/{name}/").unwrap());
+}
+
+#[test]
+fn tq_push_twice_changes_nothing() {
+    let e = Emulator::start();
+    ok(&push(&e, &["--batch", "3"], &findings()));
+    let first = e.snapshot();
+    let writes = e.writes();
+    let o = push(&e, &["--batch", "3"], &findings());
+    ok(&o);
+    assert_eq!(e.snapshot(), first);
+    assert_eq!(e.writes(), writes, "the second run wrote something");
+    assert!(stderr(&o).contains("0 created, 0 updated, 8 unchanged"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("found (4 indicators, 0 newly linked)"), "{}", stderr(&o));
+    // The same findings in another order are the same run.
+    let text = findings();
+    let mut rev: Vec<&[u8]> = text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+    rev.reverse();
+    ok(&push(&e, &[], &rev.join(&b'\n')));
+    assert_eq!(e.snapshot(), first);
+}
+
+#[test]
+fn tq_push_other_new_findings_make_another_event_and_none_without_new() {
+    let e = Emulator::start();
+    ok(&push(&e, &[], &findings()));
+    let text = String::from_utf8(findings()).unwrap();
+    let learned: String =
+        text.lines().filter(|l| l.contains("\"verdict\": \"learned\"")).map(|l| format!("{l}\n")).collect();
+    ok(&push(&e, &[], learned.as_bytes()));
+    assert_eq!(e.events().len(), 1, "a run with nothing new makes no event");
+    // The window redone later: the same new paths with more hits are the same run, the same event.
+    let grown = text.replace(
+        "\"last_seen\": \"2026-10-15T14:40:10Z\", \"count\": 37",
+        "\"last_seen\": \"2026-10-19T08:00:00Z\", \"count\": 90",
+    );
+    assert_ne!(grown, text);
+    ok(&push(&e, &[], grown.as_bytes()));
+    assert_eq!(e.events().len(), 1, "a redone window found its event");
+    let extra = text
+        .lines()
+        .find(|l| l.contains("logo.aspx"))
+        .unwrap()
+        .replace("/images/logo.aspx", "/images/logo2.aspx")
+        .replace("2026-10-17T22:01:00Z", "2026-10-19T22:01:00Z");
+    ok(&push(&e, &[], format!("{text}{extra}\n").as_bytes()));
+    let events = e.events();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events.iter().map(|e| e["indicators"].as_array().unwrap().len()).collect::<Vec<_>>(), [4, 5]);
+}
+
+#[test]
+fn tq_push_refuses_active_before_any_write() {
+    let e = Emulator::start();
+    // By name: refused before anything is contacted.
+    for name in ["Active", "active"] {
+        let err = failed(&push(&e, &["--review-status", name], &findings()));
+        assert!(err.contains("--review-status") && err.contains("Active"), "{err}");
+    }
+    assert_eq!(e.requests().len(), 0);
+    // By id (Active is 11 on this instance), and through a case-insensitive name: refused after the
+    // lookups, before any write.
+    let err = failed(&push(&e, &["--baseline-status", "11"], &findings()));
+    assert!(err.contains("resolves to Active (id 11)"), "{err}");
+    assert_eq!(e.writes(), 0);
+    assert!(e.requests().iter().all(|r| r.method == "GET" || r.path == "/api/token"));
+    assert!(e.snapshot()["indicators"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn tq_push_names_resolved_per_instance() {
+    let e = Emulator::start();
+    let err = failed(&push(&e, &["--baseline-status", "Benign"], &findings()));
+    assert!(err.contains("\"Benign\" not found") && err.contains("Legitimate, Review, Whitelisted"), "{err}");
+    let err = failed(&push(&e, &["--event-type", "Anomalous Activity"], &findings()));
+    assert!(err.contains("event type \"Anomalous Activity\" not found") && err.contains("Incident"), "{err}");
+    assert_eq!(e.writes(), 0);
+
+    // The custom status some instances have, and a warning for an exported one.
+    let o = push(&e, &["--baseline-status", "Legitimate", "--event-type", "sighting"], &findings());
+    ok(&o);
+    assert!(!stderr(&o).contains("include_in_export"), "{}", stderr(&o));
+    assert_eq!(e.statuses()["/about/"], "Legitimate");
+    assert_eq!(e.events()[0]["type"], "Sighting");
+    let e = Emulator::start();
+    let o = push(&e, &["--baseline-status", "Deploy"], &findings());
+    ok(&o);
+    assert!(stderr(&o).contains("--baseline-status Deploy is marked include_in_export"), "{}", stderr(&o));
+
+    let e = Emulator::start_with(Config { hide_lists: true, ..Config::default() });
+    let err = failed(&push(&e, &[], &findings()));
+    assert!(err.contains("\"URL Path\" not found") && err.contains("permission"), "{err}");
+}
+
+#[test]
+fn tq_push_errors_inside_a_2xx_reply_fail() {
+    let e = Emulator::start();
+    e.fault(Fault::new(Some("POST"), "/api/indicators/consume", 0, usize::MAX, FaultKind::ErrorsIn2xx));
+    let err = failed(&push(&e, &[], &findings()));
+    assert!(
+        err.contains("HTTP 200 OK but the reply carries errors")
+            && err.contains("The given data was invalid")
+    );
+    assert!(err.contains("batch 1/1"), "{err}");
+    assert_eq!(e.count("POST", "/api/indicators/consume"), 1, "not retried: the server meant it");
+}
+
+#[test]
+fn tq_push_retries_5xx_and_429_on_the_third_batch() {
+    let want = reference(&["--batch", "2"]);
+    let e = Emulator::start();
+    e.fault(Fault::new(Some("POST"), "/api/indicators/consume", 2, 2, FaultKind::Status(500)));
+    e.fault(Fault::new(Some("GET"), "/api/events", 0, 1, FaultKind::Status(429)));
+    let o = push(&e, &["--batch", "2"], &findings());
+    ok(&o);
+    assert!(stderr(&o).contains("batch 3/4"), "{}", stderr(&o));
+    assert_eq!(e.count("POST", "/api/indicators/consume"), 4 + 2);
+    assert_eq!(e.snapshot(), want);
+
+    // A server that stays down: exit 2, naming the batch, after the retry time.
+    let e = Emulator::start();
+    e.fault(Fault::new(Some("POST"), "/api/indicators/consume", 1, usize::MAX, FaultKind::Status(503)));
+    let err = failed(&util::run_cmd(cmd(&e, &["--batch", "5", "--retry-for", "1"]).arg("-"), &findings()));
+    assert!(err.contains("batch 2/2") && err.contains("gave up after") && err.contains("HTTP 503"), "{err}");
+}
+
+#[test]
+fn tq_push_renews_a_token_that_expires_mid_run() {
+    // The server drops the token early: a 401, one new token, the request again.
+    let want = reference(&[]);
+    let e = Emulator::start_with(Config { token_max_uses: Some(15), ..Config::default() });
+    let o = push(&e, &[], &findings());
+    ok(&o);
+    assert!(e.tokens_issued() >= 2 && e.rejected() >= 1, "{} {}", e.tokens_issued(), e.rejected());
+    assert_eq!(e.snapshot(), want);
+
+    // The token's announced life runs out during the run: renewed before it does, no 401 at all.
+    let e = Emulator::start_with(Config { token_ttl: 0.8, ..Config::default() });
+    e.fault(Fault::new(
+        Some("GET"),
+        "/api/indicators",
+        0,
+        usize::MAX,
+        FaultKind::Delay(Duration::from_millis(60)),
+    ));
+    let o = push(&e, &[], &findings());
+    ok(&o);
+    assert!(e.tokens_issued() >= 2, "{}", e.tokens_issued());
+    assert_eq!(e.rejected(), 0);
+    assert_eq!(e.snapshot(), want);
+
+    // Refused twice: a failure, not a loop.
+    let e = Emulator::start_with(Config { token_max_uses: Some(0), ..Config::default() });
+    let err = failed(&push(&e, &[], &findings()));
+    assert!(err.contains("HTTP 401") && err.contains("refused twice"), "{err}");
+    assert_eq!(e.tokens_issued(), 2);
+}
+
+#[test]
+fn tq_push_slow_reply_after_the_write_creates_nothing_twice() {
+    let want = reference(&["--batch", "3"]);
+    let e = Emulator::start();
+    // The server writes, then answers after the client's timeout: the retry's lookup finds the writes.
+    e.fault(Fault::new(
+        Some("POST"),
+        "/api/indicators/consume",
+        1,
+        1,
+        FaultKind::Delay(Duration::from_millis(2500)),
+    ));
+    let o = push(&e, &["--batch", "3", "--timeout", "1"], &findings());
+    ok(&o);
+    assert!(stderr(&o).contains("timed out"), "{}", stderr(&o));
+    assert_eq!(e.count("POST", "/api/indicators/consume"), 3, "the late batch is not created again");
+    assert_eq!(e.snapshot(), want);
+}
+
+#[test]
+fn tq_push_killed_half_way_then_rerun_ends_like_one_run() {
+    let args = ["--batch", "3"];
+    let r = Emulator::start();
+    ok(&push(&r, &args, &findings()));
+    let want = r.snapshot();
+    // Kill while the server holds the reply to a write it has done: a create, a status change, an
+    // attribute, the event, the links, and during verification.
+    let log = r.requests();
+    let at = |m: &str, p: &str, nth: usize| {
+        log.iter().enumerate().filter(|(_, l)| l.method == m && l.path.starts_with(p)).nth(nth).unwrap().0
+    };
+    let points = [
+        at("POST", "/api/indicators/consume", 1),
+        at("PUT", "/api/indicator/", 4),
+        at("POST", "/api/events", 0),
+        at("POST", "/api/events/", 0),
+        log.len() - 2,
+    ];
+    for k in points {
+        let e = Emulator::start();
+        e.fault(Fault::new(None, "/api/", k, usize::MAX, FaultKind::Hold));
+        let mut child =
+            cmd(&e, &args).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut sin = child.stdin.take().unwrap();
+        std::io::Write::write_all(&mut sin, &findings()).unwrap();
+        drop(sin);
+        e.wait_held(1, Duration::from_secs(20));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        e.release();
+        e.clear_faults();
+        assert_eq!(e.requests().len(), k + 1);
+        let o = push(&e, &args, &findings());
+        ok(&o);
+        assert_eq!(e.snapshot(), want, "killed at request {k} ({:?})", log[k]);
+    }
+}
+
+#[test]
+fn tq_push_existing_indicators_get_their_status_explicitly() {
+    for mode in [Existing::KeepProtected, Existing::Upsert, Existing::Conflict] {
+        let e = Emulator::start_with(Config { existing: mode, ..Config::default() });
+        // Protected Whitelisted, now new on the intranet; Active (someone blocked it); Expired; an
+        // indicator in review that this run only learned (stays in review: an analyst decides).
+        e.seed_indicator("/status.php", "Whitelisted");
+        e.seed_indicator("/index.php", "Active");
+        e.seed_indicator("/feed/2", "Expired");
+        e.seed_indicator("/about/", "Review");
+        let o = push(&e, &[], &findings());
+        ok(&o);
+        assert!(stderr(&o).contains("/index.php: was Active; setting Whitelisted"), "{}", stderr(&o));
+        assert!(stderr(&o).contains("4 created, 4 updated, 0 unchanged"), "{}", stderr(&o));
+        let s = e.statuses();
+        assert_eq!(
+            [&s["/status.php"], &s["/index.php"], &s["/feed/2"], &s["/about/"]],
+            ["Review", "Whitelisted", "Whitelisted", "Review"],
+            "{mode:?}"
+        );
+        let status = e.indicator("/status.php").unwrap();
+        assert_eq!(status["sources"], serde_json::json!(["analyst", "webshell-hunt"]));
+        assert_eq!(attrs(&status, "Host").len(), 2);
+        assert_eq!(e.snapshot()["indicators"].as_array().unwrap().len(), 8);
+    }
+}
+
+#[test]
+fn tq_push_without_consume_creates_one_by_array() {
+    let want = reference(&["--batch", "3"]);
+    let e = Emulator::start_with(Config { consume: false, ..Config::default() });
+    let o = push(&e, &["--batch", "3"], &findings());
+    ok(&o);
+    assert!(stderr(&o).contains("consume is not available"), "{}", stderr(&o));
+    assert_eq!(e.count("POST", "/api/indicators/consume"), 1, "asked once, then remembered");
+    assert_eq!(e.requests().iter().filter(|r| r.method == "POST" && r.path == "/api/indicators").count(), 3);
+    assert_eq!(e.snapshot(), want);
+}
+
+#[test]
+fn tq_push_verifies_and_fails_loudly() {
+    // A server that answers 200 to a status change and keeps the old status.
+    let e = Emulator::start_with(Config { ignore_status_updates: true, ..Config::default() });
+    e.seed_indicator("/about/", "Expired");
+    let err = failed(&push(&e, &[], &findings()));
+    assert!(err.contains("1 problem after writing") && err.contains("/about/"), "{err}");
+    assert!(err.contains("status is Expired, asked for Whitelisted"), "{err}");
+
+    // A server rule that makes everything Active: every indicator named, in capitals.
+    let e = Emulator::start_with(Config { force_status: Some("Active".into()), ..Config::default() });
+    let err = failed(&push(&e, &[], &findings()));
+    assert!(err.contains("8 problems after writing"), "{err}");
+    assert_eq!(err.matches("ACTIVE: EXPORTED TO BLOCKING TOOLS").count(), 8, "{err}");
+}
+
+#[test]
+fn tq_push_dry_run_contacts_nothing_and_masks_secrets() {
+    let e = Emulator::start();
+    let o = push(&e, &["--dry-run", "--batch", "5"], &findings());
+    ok(&o);
+    no_secrets(&o);
+    assert_eq!(e.requests().len(), 0);
+    let reqs = util::json_lines(&stdout(&o));
+    assert_eq!(reqs[0]["url"], format!("{}/api/token?grant_type=password&client_id=***", e.url()));
+    assert_eq!(reqs[0]["body"], serde_json::json!({"email": "***", "password": "***"}));
+    let consume: Vec<&Value> =
+        reqs.iter().filter(|r| r["url"].as_str().unwrap().ends_with("/consume")).collect();
+    assert_eq!(consume.iter().map(|r| r["body"].as_array().unwrap().len()).collect::<Vec<_>>(), [5, 3]);
+    let sent: BTreeMap<&str, &str> = consume
+        .iter()
+        .flat_map(|r| r["body"].as_array().unwrap())
+        .map(|i| (i["value"].as_str().unwrap(), i["status_id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(sent["/about/"], "<id of status Whitelisted>");
+    assert_eq!(sent["/status.php"], "<id of status Review>");
+    let ev = reqs
+        .iter()
+        .find(|r| r["method"] == "POST" && r["url"].as_str().unwrap().ends_with("/events"))
+        .unwrap();
+    assert_eq!(ev["body"]["happened_at"], "2026-10-15 09:00:00");
+
+    // Missing credentials are reported by a dry run too, by name only.
+    let mut c = cmd(&e, &["--dry-run"]);
+    c.env_remove("TQ_PASSWORD");
+    let err = failed(&util::run_cmd(&mut c, &findings()));
+    assert!(err.contains("TQ_PASSWORD is not set"), "{err}");
+}
+
+#[test]
+fn tq_push_credentials_from_an_owner_only_file_and_never_shown() {
+    use std::os::unix::fs::PermissionsExt;
+    let e = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = util::write(
+        dir.path(),
+        "tq.env",
+        format!(
+            "TQ_CLIENT_ID={}\nTQ_EMAIL={}\nTQ_PASSWORD='{}'\n",
+            emu::CLIENT_ID,
+            emu::EMAIL,
+            emu::PASSWORD
+        ),
+    );
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut c = util::cmd("tq-push");
+    c.args(["--url", &e.url(), "--secrets", file.to_str().unwrap()]);
+    for v in ["TQ_CLIENT_ID", "TQ_EMAIL", "TQ_PASSWORD"] {
+        c.env_remove(v);
+    }
+    let o = util::run_cmd(&mut c, &findings());
+    ok(&o);
+    no_secrets(&o);
+
+    // A wrong password: refused, and neither it nor the right one is shown.
+    let mut c = cmd(&e, &[]);
+    c.env("TQ_PASSWORD", "wrong-Pa55word!");
+    let o = util::run_cmd(&mut c, &findings());
+    let err = failed(&o);
+    no_secrets(&o);
+    assert!(!err.contains("wrong-Pa55word!") && err.contains("credentials refused"), "{err}");
+
+    // Client credentials.
+    let mut c = cmd(&e, &["--grant", "client-credentials"]);
+    c.env("TQ_CLIENT_SECRET", emu::CLIENT_SECRET);
+    let o = util::run_cmd(&mut c, &findings());
+    ok(&o);
+    no_secrets(&o);
+}
+
+#[test]
+fn tq_push_token_redirect_not_followed_and_plain_http_only_on_loopback() {
+    let e = Emulator::start_with(Config { token_redirect: true, ..Config::default() });
+    let o = push(&e, &[], &findings());
+    let err = failed(&o);
+    no_secrets(&o);
+    assert!(err.contains("redirect to /api/token-moved; not followed"), "{err}");
+    assert_eq!(e.count("", "/api/token-moved"), 0);
+
+    let o = util::run("tq-push", &["--url", "http://tq.example.org"], &findings());
+    let err = failed(&o);
+    assert!(err.contains("only to a loopback address; use https://"), "{err}");
+}

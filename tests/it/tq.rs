@@ -499,3 +499,77 @@ fn tq_push_token_redirect_not_followed_and_plain_http_only_on_loopback() {
     let err = failed(&o);
     assert!(err.contains("only to a loopback address; use https://"), "{err}");
 }
+
+/// The end-to-end case: the findings of a `webshell-hunt` run over a generated log, pushed.
+#[test]
+fn tq_push_webshell_hunt_findings_end_to_end() {
+    let Some(generator) = util::generator() else {
+        eprintln!("skipped: ../shared/tools/gen-access-log not found");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let gen_out = std::process::Command::new("python3")
+        .arg(generator)
+        .args([
+            "--lines",
+            "30000",
+            "--days",
+            "28",
+            "--baseline-days",
+            "14",
+            "--webshells",
+            "3",
+            "--seed",
+            "5",
+        ])
+        .args(["--format", "vhost", "--archive", "300"])
+        .stdout(std::fs::File::create(&log).unwrap())
+        .output()
+        .unwrap();
+    assert!(gen_out.status.success());
+    let hunt = std::process::Command::new(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/webshell-hunt"),
+    )
+    .env("WEBSHELL_HUNT_BIN", util::bin_dir())
+    .args(["--json", log.to_str().unwrap()])
+    .output()
+    .unwrap();
+    ok(&hunt);
+    let findings: Vec<Value> = util::json_lines(&stdout(&hunt));
+    let e = Emulator::start();
+    let out = push(&e, &[], &hunt.stdout);
+    ok(&out);
+    no_secrets(&out);
+    let statuses = e.statuses();
+    // One indicator per value: the concrete path when the key had one, else its template. A value can
+    // stand for findings of several hosts; it is Review when any of them is new.
+    let mut want: BTreeMap<String, &str> = BTreeMap::new();
+    for f in &findings {
+        let value = match f["paths"].as_array().unwrap().as_slice() {
+            [one] if f["distinct_paths"] == 1 => one["value"].as_str().unwrap().to_string(),
+            _ => f["template"].as_str().unwrap().to_string(),
+        };
+        let status = if f["verdict"] == "new" { "Review" } else { "Whitelisted" };
+        let e = want.entry(value).or_insert(status);
+        if status == "Review" {
+            *e = "Review";
+        }
+    }
+    assert_eq!(statuses.len(), want.len());
+    for (value, status) in &want {
+        assert_eq!(statuses.get(value).map(String::as_str), Some(*status), "{value}");
+    }
+    // One event linking exactly the new ones.
+    let events = e.events();
+    assert_eq!(events.len(), 1);
+    let mut linked: Vec<String> =
+        events[0]["indicators"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    linked.sort();
+    let review: Vec<String> = want.iter().filter(|(_, s)| **s == "Review").map(|(v, _)| v.clone()).collect();
+    assert_eq!(linked, review);
+    // A second push of the same findings changes nothing.
+    let before = e.snapshot();
+    ok(&push(&e, &[], &hunt.stdout));
+    assert_eq!(e.snapshot(), before);
+}

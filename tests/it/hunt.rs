@@ -129,3 +129,32 @@ fn planted_shells_top_the_list_iis() {
 fn planted_shells_top_the_list_json() {
     check_planted_shells("json", 404);
 }
+
+/// A second site shape (scripts/make-sample: a WordPress shop, rotated files, one gzipped): the shells
+/// top the list, above the legitimate admin script deployed after the baseline.
+#[test]
+fn planted_shells_top_the_list_on_a_wordpress_shop() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = dir.path().join("sample");
+    let out = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make-sample"))
+        .args(["--lines", "40000", sample.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let logs: Vec<String> =
+        ["access.log.2.gz", "access.log.1", "access.log"].iter().map(|f| sample.join(f).display().to_string()).collect();
+    let mut args = vec!["--json"];
+    args.extend(logs.iter().map(String::as_str));
+    let out = hunt(&args);
+    ok(&out);
+    let findings = json_lines(&stdout(&out));
+    let new: Vec<&Value> = findings.iter().filter(|f| f["verdict"] == "new").collect();
+    let truth = json_lines(&std::fs::read_to_string(sample.join("truth.jsonl")).unwrap());
+    let top: Vec<&str> = new.iter().take(truth.len()).map(|f| f["paths"][0]["value"].as_str().unwrap()).collect();
+    for t in &truth {
+        assert!(top.contains(&t["path"].as_str().unwrap()), "{} not in the top {}: {top:?}", t["path"], truth.len());
+    }
+    let admin = new.iter().position(|f| f["template"] == "/wp-admin/admin-report.php").expect("new admin page reported");
+    assert!(admin >= truth.len());
+}

@@ -13,6 +13,7 @@ pub mod diff;
 pub mod export;
 pub mod http;
 pub mod input;
+pub mod jsonscan;
 pub mod jsonw;
 pub mod manual;
 pub mod normalize;

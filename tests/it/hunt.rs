@@ -142,8 +142,10 @@ fn planted_shells_top_the_list_on_a_wordpress_shop() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let logs: Vec<String> =
-        ["access.log.2.gz", "access.log.1", "access.log"].iter().map(|f| sample.join(f).display().to_string()).collect();
+    let logs: Vec<String> = ["access.log.2.gz", "access.log.1", "access.log"]
+        .iter()
+        .map(|f| sample.join(f).display().to_string())
+        .collect();
     let mut args = vec!["--json"];
     args.extend(logs.iter().map(String::as_str));
     let out = hunt(&args);
@@ -151,10 +153,19 @@ fn planted_shells_top_the_list_on_a_wordpress_shop() {
     let findings = json_lines(&stdout(&out));
     let new: Vec<&Value> = findings.iter().filter(|f| f["verdict"] == "new").collect();
     let truth = json_lines(&std::fs::read_to_string(sample.join("truth.jsonl")).unwrap());
-    let top: Vec<&str> = new.iter().take(truth.len()).map(|f| f["paths"][0]["value"].as_str().unwrap()).collect();
+    let top: Vec<&str> =
+        new.iter().take(truth.len()).map(|f| f["paths"][0]["value"].as_str().unwrap()).collect();
     for t in &truth {
-        assert!(top.contains(&t["path"].as_str().unwrap()), "{} not in the top {}: {top:?}", t["path"], truth.len());
+        assert!(
+            top.contains(&t["path"].as_str().unwrap()),
+            "{} not in the top {}: {top:?}",
+            t["path"],
+            truth.len()
+        );
     }
-    let admin = new.iter().position(|f| f["template"] == "/wp-admin/admin-report.php").expect("new admin page reported");
+    let admin = new
+        .iter()
+        .position(|f| f["template"] == "/wp-admin/admin-report.php")
+        .expect("new admin page reported");
     assert!(admin >= truth.len());
 }

@@ -1,0 +1,419 @@
+//! A fast, validating scanner for the one-object-per-line records on the pipe.
+//!
+//! `path-normalize` and `baseline-diff` read millions of records and need a handful of fields from each.
+//! Deserialising every record into a struct (and its unknown fields into a map, to pass them through)
+//! costs more than all the work they do with it. This scanner validates the line as JSON in one pass and
+//! records where each top-level field's key and value are, without copying or allocating; a stage then
+//! decodes only the values it needs ([`Scan::str`]) and copies the others to its output byte for byte,
+//! which is also the exact pass-through the record contract asks for.
+//!
+//! Validation is complete for what reaches the output: strings (escapes, no raw control characters,
+//! UTF-8 of the whole line), numbers, literals, nested arrays and objects (depth ≤ 128). Strings are
+//! scanned with `memchr` (SIMD) for the next quote or backslash.
+
+use std::borrow::Cow;
+
+/// Where one top-level field is: byte ranges into the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// The key's raw bytes, between its quotes.
+    pub key: (u32, u32),
+    /// The value's raw JSON text.
+    pub val: (u32, u32),
+    /// The whole `"key":value` span (start of the key's quote to the end of the value).
+    pub span: (u32, u32),
+}
+
+/// The fields of one scanned line.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Fields in line order.
+    pub fields: Vec<Field>,
+}
+
+/// Why a line is not a valid record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanError {
+    /// Byte offset (0-based) in the line.
+    pub at: usize,
+    /// What is wrong.
+    pub what: &'static str,
+}
+
+impl std::fmt::Display for ScanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at column {}", self.what, self.at + 1)
+    }
+}
+
+impl std::error::Error for ScanError {}
+
+fn err<T>(at: usize, what: &'static str) -> Result<T, ScanError> {
+    Err(ScanError { at, what })
+}
+
+impl Scan {
+    /// Scans `line`, which must hold one JSON object (surrounding whitespace allowed).
+    pub fn line(&mut self, line: &[u8]) -> Result<(), ScanError> {
+        self.fields.clear();
+        if line.len() > u32::MAX as usize {
+            return err(0, "line too long");
+        }
+        if let Err(e) = std::str::from_utf8(line) {
+            return err(e.valid_up_to(), "invalid UTF-8");
+        }
+        let mut i = ws(line, 0);
+        if line.get(i) != Some(&b'{') {
+            return err(i, "expected a JSON object");
+        }
+        i = ws(line, i + 1);
+        if line.get(i) == Some(&b'}') {
+            i += 1;
+        } else {
+            loop {
+                if line.get(i) != Some(&b'"') {
+                    return err(i, "expected a key");
+                }
+                let k0 = i;
+                let k1 = string_end(line, i)?;
+                i = ws(line, k1);
+                if line.get(i) != Some(&b':') {
+                    return err(i, "expected ':'");
+                }
+                let v0 = ws(line, i + 1);
+                let v1 = value_end(line, v0, 0)?;
+                self.fields.push(Field {
+                    key: (k0 as u32 + 1, k1 as u32 - 1),
+                    val: (v0 as u32, v1 as u32),
+                    span: (k0 as u32, v1 as u32),
+                });
+                i = ws(line, v1);
+                match line.get(i) {
+                    Some(b',') => i = ws(line, i + 1),
+                    Some(b'}') => {
+                        i += 1;
+                        break;
+                    }
+                    _ => return err(i, "expected ',' or '}'"),
+                }
+            }
+        }
+        if ws(line, i) != line.len() {
+            return err(i, "text after the object");
+        }
+        Ok(())
+    }
+
+    /// The field whose key is `key` (keys without escapes; the last one wins, as in serde_json).
+    pub fn get(&self, line: &[u8], key: &str) -> Option<Field> {
+        self.fields
+            .iter()
+            .rev()
+            .find(|f| &line[f.key.0 as usize..f.key.1 as usize] == key.as_bytes())
+            .copied()
+    }
+}
+
+/// The raw bytes of a range.
+pub fn raw(line: &[u8], r: (u32, u32)) -> &[u8] {
+    &line[r.0 as usize..r.1 as usize]
+}
+
+/// True when the value is `null`.
+pub fn is_null(line: &[u8], f: &Field) -> bool {
+    raw(line, f.val) == b"null"
+}
+
+/// A string value, unescaped; `None` when the value is not a string.
+pub fn str_value<'a>(line: &'a [u8], f: &Field) -> Option<Cow<'a, str>> {
+    let v = raw(line, f.val);
+    if v.first() != Some(&b'"') {
+        return None;
+    }
+    Some(unescape(&v[1..v.len() - 1]))
+}
+
+/// An unsigned integer value; `None` when the value is not one.
+pub fn u64_value(line: &[u8], f: &Field) -> Option<u64> {
+    let v = raw(line, f.val);
+    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(v.iter().fold(0u64, |a, &b| a * 10 + u64::from(b - b'0')))
+}
+
+/// The string elements of an array value (non-strings are skipped); `None` when not an array.
+pub fn str_array<'a>(line: &'a [u8], f: &Field) -> Option<Vec<Cow<'a, str>>> {
+    let v = raw(line, f.val);
+    if v.first() != Some(&b'[') {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut i = ws(v, 1);
+    while i < v.len() && v[i] != b']' {
+        // The line was validated: every element ends where value_end says.
+        let end = value_end(v, i, 1).ok()?;
+        if v[i] == b'"' {
+            out.push(unescape(&v[i + 1..end - 1]));
+        }
+        i = ws(v, end);
+        if v.get(i) == Some(&b',') {
+            i = ws(v, i + 1);
+        }
+    }
+    Some(out)
+}
+
+/// Decodes a validated JSON string body (without quotes).
+pub fn unescape(body: &[u8]) -> Cow<'_, str> {
+    if memchr::memchr(b'\\', body).is_none() {
+        // SAFETY: the whole line was checked to be UTF-8 and a string body without escapes is a slice of
+        // it between two ASCII quotes, so it is UTF-8 too.
+        return Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(body) });
+    }
+    let mut out = String::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        let Some(j) = memchr::memchr(b'\\', &body[i..]).map(|j| i + j) else {
+            out.push_str(&String::from_utf8_lossy(&body[i..]));
+            break;
+        };
+        out.push_str(&String::from_utf8_lossy(&body[i..j]));
+        let c = body[j + 1];
+        i = j + 2;
+        match c {
+            b'"' => out.push('"'),
+            b'\\' => out.push('\\'),
+            b'/' => out.push('/'),
+            b'b' => out.push('\u{8}'),
+            b'f' => out.push('\u{c}'),
+            b'n' => out.push('\n'),
+            b'r' => out.push('\r'),
+            b't' => out.push('\t'),
+            _ => {
+                let hi = hex4(&body[i..i + 4]);
+                i += 4;
+                let cp = if (0xD800..0xDC00).contains(&hi)
+                    && body.get(i) == Some(&b'\\')
+                    && body.get(i + 1) == Some(&b'u')
+                {
+                    let lo = hex4(&body[i + 2..i + 6]);
+                    if (0xDC00..0xE000).contains(&lo) {
+                        i += 6;
+                        0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                    } else {
+                        hi
+                    }
+                } else {
+                    hi
+                };
+                out.push(char::from_u32(cp).unwrap_or('\u{FFFD}'));
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn hex4(b: &[u8]) -> u32 {
+    b.iter().fold(0, |a, &c| a * 16 + (c as char).to_digit(16).unwrap_or(0))
+}
+
+fn ws(s: &[u8], mut i: usize) -> usize {
+    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r') {
+        i += 1;
+    }
+    i
+}
+
+/// The end (exclusive) of the string starting at the quote at `i`.
+fn string_end(s: &[u8], i: usize) -> Result<usize, ScanError> {
+    let mut j = i + 1;
+    loop {
+        let Some(k) = memchr::memchr2(b'"', b'\\', &s[j..]).map(|k| j + k) else {
+            return err(i, "unterminated string");
+        };
+        // Raw control characters are not allowed inside a JSON string.
+        if s[j..k].iter().fold(false, |a, &b| a | (b < 0x20)) {
+            let at = j + s[j..k].iter().position(|&b| b < 0x20).unwrap_or(0);
+            return err(at, "control character in a string");
+        }
+        if s[k] == b'"' {
+            return Ok(k + 1);
+        }
+        match s.get(k + 1) {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => j = k + 2,
+            Some(b'u') if s.len() >= k + 6 && s[k + 2..k + 6].iter().all(u8::is_ascii_hexdigit) => j = k + 6,
+            _ => return err(k, "bad escape in a string"),
+        }
+    }
+}
+
+/// The end (exclusive) of the value starting at `i`.
+fn value_end(s: &[u8], i: usize, depth: u32) -> Result<usize, ScanError> {
+    if depth > 128 {
+        return err(i, "nested too deeply");
+    }
+    match s.get(i) {
+        Some(b'"') => string_end(s, i),
+        Some(b'{') => {
+            let mut j = ws(s, i + 1);
+            if s.get(j) == Some(&b'}') {
+                return Ok(j + 1);
+            }
+            loop {
+                if s.get(j) != Some(&b'"') {
+                    return err(j, "expected a key");
+                }
+                j = ws(s, string_end(s, j)?);
+                if s.get(j) != Some(&b':') {
+                    return err(j, "expected ':'");
+                }
+                j = ws(s, value_end(s, ws(s, j + 1), depth + 1)?);
+                match s.get(j) {
+                    Some(b',') => j = ws(s, j + 1),
+                    Some(b'}') => return Ok(j + 1),
+                    _ => return err(j, "expected ',' or '}'"),
+                }
+            }
+        }
+        Some(b'[') => {
+            let mut j = ws(s, i + 1);
+            if s.get(j) == Some(&b']') {
+                return Ok(j + 1);
+            }
+            loop {
+                j = ws(s, value_end(s, j, depth + 1)?);
+                match s.get(j) {
+                    Some(b',') => j = ws(s, j + 1),
+                    Some(b']') => return Ok(j + 1),
+                    _ => return err(j, "expected ',' or ']'"),
+                }
+            }
+        }
+        Some(b't') if s[i..].starts_with(b"true") => Ok(i + 4),
+        Some(b'f') if s[i..].starts_with(b"false") => Ok(i + 5),
+        Some(b'n') if s[i..].starts_with(b"null") => Ok(i + 4),
+        Some(b'-' | b'0'..=b'9') => number_end(s, i),
+        _ => err(i, "expected a value"),
+    }
+}
+
+fn number_end(s: &[u8], i: usize) -> Result<usize, ScanError> {
+    let mut j = i;
+    if s[j] == b'-' {
+        j += 1;
+    }
+    let digits = |j: usize| s[j..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let n = digits(j);
+    if n == 0 || (s[j] == b'0' && n > 1) {
+        return err(i, "bad number");
+    }
+    j += n;
+    if s.get(j) == Some(&b'.') {
+        let n = digits(j + 1);
+        if n == 0 {
+            return err(i, "bad number");
+        }
+        j += 1 + n;
+    }
+    if matches!(s.get(j), Some(b'e' | b'E')) {
+        j += 1;
+        if matches!(s.get(j), Some(b'+' | b'-')) {
+            j += 1;
+        }
+        let n = digits(j);
+        if n == 0 {
+            return err(i, "bad number");
+        }
+        j += n;
+    }
+    Ok(j)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn scan(s: &str) -> Result<Vec<(String, String)>, ScanError> {
+        let mut sc = Scan::default();
+        sc.line(s.as_bytes())?;
+        Ok(sc
+            .fields
+            .iter()
+            .map(|f| {
+                (
+                    String::from_utf8(raw(s.as_bytes(), f.key).to_vec()).unwrap(),
+                    String::from_utf8(raw(s.as_bytes(), f.val).to_vec()).unwrap(),
+                )
+            })
+            .collect())
+    }
+
+    #[test]
+    fn fields_and_values() {
+        let s = r#" {"a":1, "b" : "x\"y", "c":[1,{"d":null}],"e":{"f":[true,false]},"g":-1.5e3} "#;
+        let f = scan(s).unwrap();
+        assert_eq!(f.iter().map(|x| x.0.as_str()).collect::<Vec<_>>(), ["a", "b", "c", "e", "g"]);
+        assert_eq!(f[1].1, r#""x\"y""#);
+        assert_eq!(f[2].1, r#"[1,{"d":null}]"#);
+        let mut sc = Scan::default();
+        sc.line(s.as_bytes()).unwrap();
+        assert_eq!(str_value(s.as_bytes(), &sc.get(s.as_bytes(), "b").unwrap()).unwrap(), "x\"y");
+        assert_eq!(u64_value(s.as_bytes(), &sc.get(s.as_bytes(), "a").unwrap()), Some(1));
+        assert_eq!(scan("{}").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn escapes_and_arrays() {
+        let s = r#"{"u":"\u00e9\ud83d\ude00\n","a":["x",2,"y\\z"]}"#;
+        let mut sc = Scan::default();
+        sc.line(s.as_bytes()).unwrap();
+        assert_eq!(str_value(s.as_bytes(), &sc.get(s.as_bytes(), "u").unwrap()).unwrap(), "é😀\n");
+        assert_eq!(str_array(s.as_bytes(), &sc.get(s.as_bytes(), "a").unwrap()).unwrap(), vec!["x", "y\\z"]);
+    }
+
+    #[test]
+    fn invalid_lines_say_where() {
+        for (s, what) in [
+            ("", "expected a JSON object"),
+            ("[1]", "expected a JSON object"),
+            ("{\"a\":1,}", "expected a key"),
+            ("{\"a\" 1}", "expected ':'"),
+            ("{\"a\":01}", "bad number"),
+            ("{\"a\":\"x\ty\"}", "control character"),
+            ("{\"a\":\"\\q\"}", "bad escape"),
+            ("{\"a\":tru}", "expected a value"),
+            ("{\"a\":1} x", "text after"),
+            ("{\"a\":\"x}", "unterminated"),
+        ] {
+            let e = scan(s).unwrap_err();
+            assert!(e.what.contains(what), "{s:?}: {e}");
+        }
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(200), "]".repeat(200));
+        assert!(scan(&deep).unwrap_err().what.contains("deeply"));
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_serde_json(s in r#"[{}\[\]":,0-9a-z\\ .eE+-]{0,40}"#) {
+            let ours = scan(&s).is_ok();
+            let theirs = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&s).is_ok();
+            prop_assert_eq!(ours, theirs, "{:?}", s);
+        }
+
+        #[test]
+        fn valid_objects_round_trip(v in proptest::collection::btree_map("[a-z]{1,3}", proptest::prelude::any::<(u32, String, bool)>(), 0..5)) {
+            let obj: serde_json::Map<String, serde_json::Value> = v.iter().map(|(k, (n, s, b))| (k.clone(), serde_json::json!([n, s, b]))).collect();
+            let text = serde_json::to_string(&obj).unwrap();
+            let mut sc = Scan::default();
+            sc.line(text.as_bytes()).unwrap();
+            prop_assert_eq!(sc.fields.len(), v.len());
+            for f in &sc.fields {
+                let key = std::str::from_utf8(raw(text.as_bytes(), f.key)).unwrap();
+                let arr = str_array(text.as_bytes(), f).unwrap();
+                prop_assert_eq!(arr[0].as_ref(), v[key].1.as_str());
+            }
+        }
+    }
+}

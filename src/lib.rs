@@ -16,4 +16,5 @@ pub mod jsonw;
 pub mod manual;
 pub mod record;
 pub mod secrets;
+pub mod splunk;
 pub mod time;

@@ -29,10 +29,18 @@ fn indent(text: &str) -> String {
 
 /// Every binary of the package.
 pub fn tools() -> Vec<Tool> {
-    vec![Tool {
-        name: crate::export::NAME,
-        command: crate::export::Args::command,
-        examples: crate::export::EXAMPLES,
-        sections: crate::export::MAN_SECTIONS,
-    }]
+    vec![
+        Tool {
+            name: crate::export::NAME,
+            command: crate::export::Args::command,
+            examples: crate::export::EXAMPLES,
+            sections: crate::export::MAN_SECTIONS,
+        },
+        Tool {
+            name: crate::splunk::NAME,
+            command: crate::splunk::Args::command,
+            examples: crate::splunk::EXAMPLES,
+            sections: crate::splunk::MAN_SECTIONS,
+        },
+    ]
 }

@@ -2,4 +2,5 @@
 
 mod export;
 mod man;
+mod splunk;
 mod util;

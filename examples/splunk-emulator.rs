@@ -30,8 +30,9 @@ struct Args {
     /// Port on 127.0.0.1 (0: any free port; the URL is printed on stdout).
     #[arg(long, default_value_t = 8089)]
     port: u16,
-    /// An accepted token (Authorization: Bearer); a test credential.
-    #[arg(long, value_name = "TOKEN")]
+    /// An accepted token (Authorization: Bearer); a test credential. Also read from
+    /// SPLUNK_EMULATOR_TOKEN, which keeps it out of the process list.
+    #[arg(long, value_name = "TOKEN", env = "SPLUNK_EMULATOR_TOKEN", hide_env_values = true)]
     token: Vec<String>,
     /// An accepted user, NAME:PASSWORD, for /services/auth/login and Basic; a test credential.
     #[arg(long, value_name = "NAME:PASSWORD")]

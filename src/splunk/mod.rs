@@ -292,6 +292,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut ep = 0;
     let mut relogged = false;
     let mut emitted = 0u64;
+    let mut line: Vec<u8> = Vec::with_capacity(4096);
     let mut skipped = 0u64;
     let mut seen_msgs: HashSet<(String, String)> = HashSet::new();
     let stats = 'outer: loop {
@@ -322,14 +323,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 let body = BufReader::with_capacity(256 << 10, resp);
                 let res = stream::read(
                     body,
-                    |r| match conv.convert(r) {
-                        Ok(ev) => {
-                            emitted += 1;
-                            out.write_record(&ev)
-                        }
-                        Err(row::Skip::NoPath) => {
-                            skipped += 1;
-                            Ok(())
+                    |r| {
+                        line.clear();
+                        match conv.write(r, &mut line) {
+                            Ok(()) => {
+                                emitted += 1;
+                                out.write_line(&line)
+                            }
+                            Err(row::Skip::NoPath) => {
+                                skipped += 1;
+                                Ok(())
+                            }
                         }
                     },
                     |m| {

@@ -843,14 +843,16 @@ impl Out {
         self.buf.extend_from_slice(b",\"result\":{");
         let mut first = true;
         for (k, v) in &row.0 {
-            let Some(val) = render(k, v, self.tz) else { continue };
+            if v.is_null() {
+                continue;
+            }
             if !first {
                 self.buf.push(b',');
             }
             first = false;
             serde_json::to_writer(&mut self.buf, k).unwrap();
             self.buf.push(b':');
-            serde_json::to_writer(&mut self.buf, &val).unwrap();
+            render(&mut self.buf, k, v, self.tz);
         }
         self.buf.extend_from_slice(b"}}\n");
         self.offset = if lastrow { 0 } else { self.offset + 1 };
@@ -919,18 +921,27 @@ impl Out {
     }
 }
 
-/// A JSON value for an output field: strings, arrays of strings; `_time` as ISO 8601 with an offset.
-fn render(k: &str, v: &V, tz: i32) -> Option<serde_json::Value> {
-    use serde_json::Value as J;
-    Some(match v {
-        V::Null => return None,
-        V::N(n) if k == "_time" => J::String(iso_time((n * 1000.0).round() as i64, tz)),
-        V::N(n) => J::String(fmt_num(*n)),
-        V::S(s) => J::String(s.clone()),
-        V::M(m) if m.is_empty() => return None,
-        V::M(m) if m.len() == 1 => J::String(m[0].clone()),
-        V::M(m) => J::Array(m.iter().map(|s| J::String(s.clone())).collect()),
-    })
+/// Writes an output field's value: strings, arrays of strings (one value: a string); `_time` as ISO
+/// 8601 with an offset.
+fn render(buf: &mut Vec<u8>, k: &str, v: &V, tz: i32) {
+    let w = |buf: &mut Vec<u8>, s: &str| serde_json::to_writer(buf, s).unwrap();
+    match v {
+        V::Null => w(buf, ""),
+        V::N(n) if k == "_time" => w(buf, &iso_time((n * 1000.0).round() as i64, tz)),
+        V::N(n) => w(buf, &fmt_num(*n)),
+        V::S(s) => w(buf, s),
+        V::M(m) if m.len() == 1 => w(buf, &m[0]),
+        V::M(m) => {
+            buf.push(b'[');
+            for (i, s) in m.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                w(buf, s);
+            }
+            buf.push(b']');
+        }
+    }
 }
 
 fn iso_time(ms: i64, tz_min: i32) -> String {
@@ -1653,31 +1664,39 @@ fn parse_expr(t: &[Tok], i: usize) -> Result<(Expr, usize), String> {
 // Evaluation
 // ---------------------------------------------------------------------------------------------------
 
-/// `*` wildcards, case-insensitive.
+/// `*` wildcards, ASCII case-insensitive (how search terms match values).
 fn glob(pat: &str, s: &str) -> bool {
-    let p = pat.to_lowercase();
-    let s = s.to_lowercase();
-    let parts: Vec<&str> = p.split('*').collect();
-    if parts.len() == 1 {
-        return p == s;
+    wild(pat.as_bytes(), s.as_bytes(), |a, b| a.eq_ignore_ascii_case(&b))
+}
+
+/// `*` wildcards, case-sensitive (how field names match in `fields`).
+fn glob_field(pat: &str, s: &str) -> bool {
+    if !pat.contains('*') {
+        return pat == s;
     }
-    let mut rest = s.as_str();
-    for (k, part) in parts.iter().enumerate() {
-        if k == 0 {
-            match rest.strip_prefix(part) {
-                Some(r) => rest = r,
-                None => return false,
-            }
-        } else if k == parts.len() - 1 {
-            return rest.ends_with(part);
+    wild(pat.as_bytes(), s.as_bytes(), |a, b| a == b)
+}
+
+/// Wildcard matching without allocation: the classic two-pointer walk that backtracks to the last `*`.
+fn wild(p: &[u8], s: &[u8], eq: impl Fn(u8, u8) -> bool) -> bool {
+    let (mut pi, mut si) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, si));
+            pi += 1;
+        } else if pi < p.len() && eq(p[pi], s[si]) {
+            pi += 1;
+            si += 1;
+        } else if let Some((sp, ss)) = star {
+            pi = sp + 1;
+            si = ss + 1;
+            star = Some((sp, ss + 1));
         } else {
-            match rest.find(part) {
-                Some(at) => rest = &rest[at + part.len()..],
-                None => return false,
-            }
+            return false;
         }
     }
-    true
+    p[pi..].iter().all(|&c| c == b'*')
 }
 
 fn term_matches(t: &Term, get: &dyn Fn(&str) -> V) -> bool {
@@ -1905,11 +1924,11 @@ fn apply(cmd: &Cmd, row: &mut Row) -> bool {
             true
         }
         Cmd::Fields { remove: true, names } => {
-            row.0.retain(|(k, _)| !names.iter().any(|n| glob(n, k)));
+            row.0.retain(|(k, _)| !names.iter().any(|n| glob_field(n, k)));
             true
         }
         Cmd::Fields { remove: false, names } => {
-            row.0.retain(|(k, _)| k.starts_with('_') || names.iter().any(|n| glob(n, k)));
+            row.0.retain(|(k, _)| k.starts_with('_') || names.iter().any(|n| glob_field(n, k)));
             true
         }
         Cmd::Head(_) | Cmd::Stats { .. } | Cmd::Tstats { .. } => true,
@@ -2064,6 +2083,15 @@ fn produce(cmds: &[Cmd], events: &[EmuEvent], bounds: &Bounds, out: &mut Out) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wildcards() {
+        assert!(glob("ms:iis:*", "MS:IIS:auto"));
+        assert!(glob("*.php", "/a/b.PHP") && !glob("*.php", "/a/b.php5"));
+        assert!(glob("a*b*c", "axxbyyc") && !glob("a*b*c", "axxbyy"));
+        assert!(glob("*", "") && glob("", "") && !glob("", "x"));
+        assert!(glob_field("Web.*", "Web.src") && !glob_field("uri_path", "URI_PATH"));
+    }
 
     #[test]
     fn lexer_keeps_hostile_values_inside_quotes() {

@@ -190,8 +190,8 @@ pub struct Args {
     #[arg(long, value_name = "MAP", default_value = "access_combined")]
     pub fields: String,
 
-    /// Your own SPL instead of the generated search.
-    #[arg(long, value_name = "SPL", conflicts_with_all = ["raw"])]
+    /// Your own SPL instead of the generated search (put the index and sourcetype in it).
+    #[arg(long, value_name = "SPL", conflicts_with_all = ["raw", "index", "sourcetype", "samples"])]
     pub search: Option<String>,
 
     /// Export events, one per request, instead of aggregating in Splunk.
@@ -470,10 +470,21 @@ fn retryable_send(e: &reqwest::Error) -> bool {
     (e.is_connect() || e.is_timeout() || e.is_request()) && !e.is_builder() && !is_tls_error(e)
 }
 
-/// True when the error chain reports a TLS handshake or certificate problem.
+/// True when the error's causes report a TLS handshake or certificate problem (the causes only: the
+/// top-level message holds the URL, whose host name could contain anything).
 fn is_tls_error(e: &reqwest::Error) -> bool {
-    let c = chain(e).to_ascii_lowercase();
-    c.contains("certificate") || c.contains("tls") || c.contains("handshake")
+    let mut cur = std::error::Error::source(e);
+    while let Some(c) = cur {
+        let t = c.to_string().to_ascii_lowercase();
+        if ["certificate", "handshake", "unknownissuer", "tls alert", "received fatal alert"]
+            .iter()
+            .any(|k| t.contains(k))
+        {
+            return true;
+        }
+        cur = c.source();
+    }
+    false
 }
 
 /// An error and its causes on one line (reqwest hides the useful part in `source()`).

@@ -21,5 +21,6 @@ pub mod pathkind;
 pub mod record;
 pub mod report;
 pub mod secrets;
+pub mod splunk;
 pub mod time;
 pub mod tq;

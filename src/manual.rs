@@ -60,5 +60,11 @@ pub fn tools() -> Vec<Tool> {
             examples: crate::tq::EXAMPLES,
             sections: crate::tq::MAN_SECTIONS,
         },
+        Tool {
+            name: crate::splunk::NAME,
+            command: crate::splunk::Args::command,
+            examples: crate::splunk::EXAMPLES,
+            sections: crate::splunk::MAN_SECTIONS,
+        },
     ]
 }

@@ -6,6 +6,7 @@ mod export_formats;
 mod hunt;
 mod man;
 mod normalize;
+mod splunk;
 mod tq;
 mod util;
 

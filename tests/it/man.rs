@@ -23,6 +23,8 @@ fn render(tool: &Tool) -> Vec<u8> {
     roff.control("SH", ["EXAMPLES"]);
     for line in tool.examples.lines() {
         if let Some(c) = line.strip_prefix("# ") {
+            // A comment starts a paragraph, so it does not run on from the previous command.
+            roff.control("PP", [] as [&str; 0]);
             roff.text([roman(c)]);
         } else {
             roff.control("PP", [] as [&str; 0]);

@@ -73,7 +73,7 @@ impl Input {
     /// Reads the next line into `buf` (cleared first), without its `\n` or `\r\n`. Returns `false` at the
     /// end of input. `self.line` is then the 1-based number of the line in `buf`.
     pub fn lines(self) -> Lines {
-        Lines { name: self.name, reader: self.reader, line: 0, unterminated: false }
+        Lines { name: self.name, reader: self.reader, line: 0, unterminated: false, consume: 0, carry: Vec::new() }
     }
 
     /// The underlying reader, for callers that read records some other way.
@@ -91,11 +91,65 @@ pub struct Lines {
     pub line: u64,
     /// True when the last line read had no final newline (a truncated or still-growing file).
     pub unterminated: bool,
+    /// Bytes of the reader's buffer that the line last returned by [`Lines::next_line`] still borrows.
+    consume: usize,
+    /// A line that spans two fills of the reader's buffer.
+    carry: Vec<u8>,
 }
 
 impl Lines {
+    /// The next line, without its line ending, borrowed from the reader's buffer where it lies whole
+    /// in it (the common case: no copy); `None` at the end. This is the hot loop of every stage, so the
+    /// newline is found with `memchr` (AVX2) over the whole buffer.
+    pub fn next_line(&mut self) -> Result<Option<&[u8]>> {
+        if self.consume > 0 {
+            self.reader.consume(self.consume);
+            self.consume = 0;
+        }
+        self.carry.clear();
+        let end = loop {
+            let buf = self.reader.fill_buf().with_context(|| format!("{}:{}: read error", self.name, self.line + 1))?;
+            if buf.is_empty() {
+                if self.carry.is_empty() {
+                    return Ok(None);
+                }
+                self.unterminated = true;
+                break None;
+            }
+            match memchr::memchr(b'\n', buf) {
+                Some(i) if self.carry.is_empty() => break Some(i),
+                Some(i) => {
+                    self.carry.extend_from_slice(&buf[..i]);
+                    self.reader.consume(i + 1);
+                    self.unterminated = false;
+                    break None;
+                }
+                None => {
+                    let n = buf.len();
+                    self.carry.extend_from_slice(buf);
+                    self.reader.consume(n);
+                }
+            }
+        };
+        self.line += 1;
+        let line: &[u8] = match end {
+            Some(i) => {
+                self.unterminated = false;
+                self.consume = i + 1;
+                // The data is buffered: this fill returns the same bytes without reading.
+                &self.reader.fill_buf()?[..i]
+            }
+            None => &self.carry,
+        };
+        Ok(Some(line.strip_suffix(b"\r").unwrap_or(line)))
+    }
+
     /// Reads the next line into `buf` (cleared first), without its line ending. `Ok(false)` at the end.
     pub fn next_into(&mut self, buf: &mut Vec<u8>) -> Result<bool> {
+        if self.consume > 0 {
+            self.reader.consume(self.consume);
+            self.consume = 0;
+        }
         buf.clear();
         let n = self
             .reader
@@ -140,6 +194,27 @@ mod tests {
     fn plain_crlf_and_unterminated_last_line() {
         assert_eq!(lines_of(b"a\r\nb\nc".to_vec()), vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
         assert!(lines_of(Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn borrowed_lines_across_buffer_fills() {
+        // Lines longer than the buffer and lines split across fills come out whole.
+        let text: Vec<u8> = (0..2000).flat_map(|i| format!("line {i} {}\r\n", "x".repeat(i % 700)).into_bytes()).collect();
+        let reader = BufReader::with_capacity(512, io::Cursor::new(text.clone()));
+        let mut l = Input { name: "t".into(), gzip: false, reader: Box::new(reader) }.lines();
+        let mut n = 0;
+        while let Some(line) = l.next_line().unwrap() {
+            assert_eq!(line, format!("line {n} {}", "x".repeat(n % 700)).as_bytes());
+            n += 1;
+        }
+        assert_eq!(n, 2000);
+        assert_eq!(l.line, 2000);
+        let mut l = wrap("t".into(), Box::new(io::Cursor::new(b"a\nb".to_vec()))).unwrap().lines();
+        assert_eq!(l.next_line().unwrap(), Some(&b"a"[..]));
+        assert!(!l.unterminated);
+        assert_eq!(l.next_line().unwrap(), Some(&b"b"[..]));
+        assert!(l.unterminated);
+        assert_eq!(l.next_line().unwrap(), None);
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub struct Field {
 pub struct Scan {
     /// Fields in line order.
     pub fields: Vec<Field>,
+    /// The line last scanned held only printable ASCII.
+    plain: bool,
 }
 
 /// Why a line is not a valid record.
@@ -59,9 +61,13 @@ impl Scan {
         if line.len() > u32::MAX as usize {
             return err(0, "line too long");
         }
-        if let Err(e) = std::str::from_utf8(line) {
+        // One vectorisable pass decides whether the line is plain printable ASCII (what our tools write);
+        // only other lines pay for UTF-8 validation and the per-string check for raw control characters.
+        let plain = line.iter().fold(true, |ok, &b| ok & (b >= 0x20) & (b < 0x80));
+        if !plain && let Err(e) = std::str::from_utf8(line) {
             return err(e.valid_up_to(), "invalid UTF-8");
         }
+        self.plain = plain;
         let mut i = ws(line, 0);
         if line.get(i) != Some(&b'{') {
             return err(i, "expected a JSON object");
@@ -75,13 +81,13 @@ impl Scan {
                     return err(i, "expected a key");
                 }
                 let k0 = i;
-                let k1 = string_end(line, i)?;
+                let k1 = string_end(line, i, plain)?;
                 i = ws(line, k1);
                 if line.get(i) != Some(&b':') {
                     return err(i, "expected ':'");
                 }
                 let v0 = ws(line, i + 1);
-                let v1 = value_end(line, v0, 0)?;
+                let v1 = value_end(line, v0, 0, plain)?;
                 self.fields.push(Field {
                     key: (k0 as u32 + 1, k1 as u32 - 1),
                     val: (v0 as u32, v1 as u32),
@@ -152,7 +158,7 @@ pub fn str_array<'a>(line: &'a [u8], f: &Field) -> Option<Vec<Cow<'a, str>>> {
     let mut i = ws(v, 1);
     while i < v.len() && v[i] != b']' {
         // The line was validated: every element ends where value_end says.
-        let end = value_end(v, i, 1).ok()?;
+        let end = value_end(v, i, 1, false).ok()?;
         if v[i] == b'"' {
             out.push(unescape(&v[i + 1..end - 1]));
         }
@@ -226,14 +232,14 @@ fn ws(s: &[u8], mut i: usize) -> usize {
 }
 
 /// The end (exclusive) of the string starting at the quote at `i`.
-fn string_end(s: &[u8], i: usize) -> Result<usize, ScanError> {
+fn string_end(s: &[u8], i: usize, plain: bool) -> Result<usize, ScanError> {
     let mut j = i + 1;
     loop {
         let Some(k) = memchr::memchr2(b'"', b'\\', &s[j..]).map(|k| j + k) else {
             return err(i, "unterminated string");
         };
         // Raw control characters are not allowed inside a JSON string.
-        if s[j..k].iter().fold(false, |a, &b| a | (b < 0x20)) {
+        if !plain && s[j..k].iter().fold(false, |a, &b| a | (b < 0x20)) {
             let at = j + s[j..k].iter().position(|&b| b < 0x20).unwrap_or(0);
             return err(at, "control character in a string");
         }
@@ -249,12 +255,12 @@ fn string_end(s: &[u8], i: usize) -> Result<usize, ScanError> {
 }
 
 /// The end (exclusive) of the value starting at `i`.
-fn value_end(s: &[u8], i: usize, depth: u32) -> Result<usize, ScanError> {
+fn value_end(s: &[u8], i: usize, depth: u32, plain: bool) -> Result<usize, ScanError> {
     if depth > 128 {
         return err(i, "nested too deeply");
     }
     match s.get(i) {
-        Some(b'"') => string_end(s, i),
+        Some(b'"') => string_end(s, i, plain),
         Some(b'{') => {
             let mut j = ws(s, i + 1);
             if s.get(j) == Some(&b'}') {
@@ -264,11 +270,11 @@ fn value_end(s: &[u8], i: usize, depth: u32) -> Result<usize, ScanError> {
                 if s.get(j) != Some(&b'"') {
                     return err(j, "expected a key");
                 }
-                j = ws(s, string_end(s, j)?);
+                j = ws(s, string_end(s, j, plain)?);
                 if s.get(j) != Some(&b':') {
                     return err(j, "expected ':'");
                 }
-                j = ws(s, value_end(s, ws(s, j + 1), depth + 1)?);
+                j = ws(s, value_end(s, ws(s, j + 1), depth + 1, plain)?);
                 match s.get(j) {
                     Some(b',') => j = ws(s, j + 1),
                     Some(b'}') => return Ok(j + 1),
@@ -282,7 +288,7 @@ fn value_end(s: &[u8], i: usize, depth: u32) -> Result<usize, ScanError> {
                 return Ok(j + 1);
             }
             loop {
-                j = ws(s, value_end(s, j, depth + 1)?);
+                j = ws(s, value_end(s, j, depth + 1, plain)?);
                 match s.get(j) {
                     Some(b',') => j = ws(s, j + 1),
                     Some(b']') => return Ok(j + 1),

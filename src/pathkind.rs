@@ -75,22 +75,33 @@ pub fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// Every extension of a file name, lower-cased, outermost last: `a.PHP.jpg` → `["php", "jpg"]`.
-/// A leading dot (`.htaccess`) is a hidden name, not an extension.
-pub fn extensions(name: &str) -> impl Iterator<Item = String> + '_ {
+/// Every extension of a file name, as written, outermost last: `a.PHP.jpg` → `["PHP", "jpg"]`. A
+/// leading dot (`.htaccess`) is a hidden name, not an extension. An extension ends at the first character
+/// that cannot be part of one, so `x.php%00.jpg` and `x.php;.jpg` still show `php`.
+pub fn ext_slices(name: &str) -> impl Iterator<Item = &str> + '_ {
     let body = name.trim_start_matches('.');
-    // An extension ends at the first character that cannot be part of one, so `x.php%00.jpg` and
-    // `x.php;.jpg` still show `php`.
     body.split('.')
         .skip(1)
         .map(|e| &e[..e.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(e.len())])
         .filter(|e| !e.is_empty())
-        .map(|e| e.to_ascii_lowercase())
+}
+
+/// Every extension of a file name, lower-cased, outermost last: `a.PHP.jpg` → `["php", "jpg"]`.
+pub fn extensions(name: &str) -> impl Iterator<Item = String> + '_ {
+    ext_slices(name).map(|e| e.to_ascii_lowercase())
+}
+
+/// The entry of `list` equal to `ext`, ignoring ASCII case.
+pub fn find_in(list: &'static [&'static str], ext: &str) -> Option<&'static str> {
+    list.iter().copied().find(|x| x.eq_ignore_ascii_case(ext))
 }
 
 /// The script extension in a file name, if any of its extensions is one (`x.php.jpg` → `php`).
-pub fn script_ext(name: &str) -> Option<String> {
-    extensions(name).find(|e| SCRIPT_EXTS.contains(&e.as_str()))
+pub fn script_ext(name: &str) -> Option<&'static str> {
+    if !name.contains('.') {
+        return None;
+    }
+    ext_slices(name).find_map(|e| find_in(SCRIPT_EXTS, e))
 }
 
 /// True when `ext` (lower case) is in `list`.
@@ -104,11 +115,11 @@ mod tests {
 
     #[test]
     fn script_extensions_anywhere_in_the_name() {
-        assert_eq!(script_ext("x.php"), Some("php".into()));
-        assert_eq!(script_ext("x.PHP.jpg"), Some("php".into()));
+        assert_eq!(script_ext("x.php"), Some("php"));
+        assert_eq!(script_ext("x.PHP.jpg"), Some("php"));
         assert_eq!(script_ext("report.pdf"), None);
-        assert_eq!(script_ext("shell.php%00.jpg"), Some("php".into()));
-        assert_eq!(script_ext("shell.asp;.jpg"), Some("asp".into()));
+        assert_eq!(script_ext("shell.php%00.jpg"), Some("php"));
+        assert_eq!(script_ext("shell.asp;.jpg"), Some("asp"));
         assert_eq!(script_ext(".htaccess"), None);
         assert_eq!(script_ext("php"), None);
         assert_eq!(file_name("/a/b/c.aspx"), "c.aspx");

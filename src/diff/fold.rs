@@ -85,7 +85,7 @@ pub fn split(t: &str) -> Option<Split<'_>> {
 /// The kind of a split name.
 pub fn kind(s: &Split<'_>) -> Kind {
     if let Some(e) = pathkind::script_ext(s.name) {
-        return Kind::Script(e);
+        return Kind::Script(e.to_string());
     }
     if s.dir {
         return Kind::Dir;

@@ -10,14 +10,14 @@ pub mod template;
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
-use serde::Deserialize;
 
 use crate::cli::{self, Output};
 use crate::input;
+use crate::jsonscan::{self, Scan};
+use crate::jsonw::{self, Escape};
 use crate::pathkind;
-use crate::record::{Event, Normalized};
 use filter::{MethodFilter, StatusFilter};
 use path::Profile;
 
@@ -151,52 +151,39 @@ pub struct Args {
     pub quiet: bool,
 }
 
-/// The input record: an event, possibly normalized before (then `raw_path` is kept as it is).
-#[derive(Deserialize)]
-struct In {
-    #[serde(flatten)]
-    event: Event,
-    #[serde(default)]
-    raw_path: Option<String>,
-    // Derived fields from an earlier run are recomputed, not passed through.
-    #[serde(default, rename = "template")]
-    _template: Option<serde::de::IgnoredAny>,
-    #[serde(default, rename = "params")]
-    _params: Option<serde::de::IgnoredAny>,
-    #[serde(default, rename = "profile")]
-    _profile: Option<serde::de::IgnoredAny>,
-}
-
 /// Runs `path-normalize`.
 pub fn run(args: Args) -> Result<ExitCode> {
     let status = StatusFilter::parse(&args.status).map_err(|e| anyhow::anyhow!("--status: {e}"))?;
     let method = MethodFilter::parse(&args.method).map_err(|e| anyhow::anyhow!("--method: {e}"))?;
     let mut out = Output::stdout(args.line_buffered);
-    let (mut kept, mut by_status, mut by_method) = (0u64, 0u64, 0u64);
-    let input = input::open(&args.input)?;
-    crate::record::for_each_record(input, |rec: In, _where| {
-        if !status.keeps(rec.event.status) {
-            by_status += rec.event.hits();
-            return Ok(());
+    let mut st = Stats::default();
+    let mut lines = input::open(&args.input)?.lines();
+    let mut obuf = Vec::with_capacity(128 << 10);
+    let mut scratch = Scratch::default();
+    loop {
+        let Some(line) = lines.next_line()? else { break };
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
         }
-        if !method.keeps(rec.event.method.as_deref()) {
-            by_method += rec.event.hits();
-            return Ok(());
+        if let Err(e) = transform(line, args.profile, &status, &method, &mut scratch, &mut obuf, &mut st) {
+            return Err(e).with_context(|| lines.here());
         }
-        kept += rec.event.hits();
-        out.write_record(&normalize(rec.event, rec.raw_path, args.profile))?;
-        Ok(())
-    })?;
+        if out.is_line_buffered() || obuf.len() >= 64 << 10 {
+            out.write_line(&obuf)?;
+            obuf.clear();
+        }
+    }
+    out.write_line(&obuf)?;
     out.finish()?;
-    if !args.quiet && by_status + by_method > 0 {
+    if !args.quiet && st.by_status + st.by_method > 0 {
         cli::warn(
             NAME,
             format_args!(
                 "kept {} requests; dropped {} by --status {}, {} by --method {}",
-                cli::thousands(kept),
-                cli::thousands(by_status),
+                cli::thousands(st.kept),
+                cli::thousands(st.by_status),
                 args.status,
-                cli::thousands(by_method),
+                cli::thousands(st.by_method),
                 args.method
             ),
         );
@@ -204,34 +191,217 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Normalises one event. `raw_path` is the logged spelling from an earlier run, if any.
-pub fn normalize(mut ev: Event, raw_path: Option<String>, profile: ProfileArg) -> Normalized {
-    let profile = choose_profile(profile, ev.server.as_deref(), &ev.path);
-    let canon = path::canonicalize(&ev.path, profile);
-    if let Some(h) = ev.host.as_mut() {
-        let n = path::normalize_host(h);
-        if n != *h {
-            *h = n;
+/// Requests kept and dropped.
+#[derive(Debug, Default)]
+struct Stats {
+    kept: u64,
+    by_status: u64,
+    by_method: u64,
+}
+
+/// Buffers reused from one record to the next.
+#[derive(Default)]
+struct Scratch {
+    scan: Scan,
+    template: String,
+}
+
+/// Normalises one record (`line`) into `out`, or drops it by the filters.
+///
+/// The output is the input line with `path` (and `host`) rewritten and the derived fields added: every
+/// other field is copied byte for byte, which is both the pass-through the record contract promises and
+/// much cheaper than re-serialising the record. Derived fields from an earlier run (`template`,
+/// `params`, `profile`) are recomputed; an earlier `raw_path` is kept, so normalising twice is the same
+/// as normalising once.
+fn transform(
+    line: &[u8],
+    profile_arg: ProfileArg,
+    status: &StatusFilter,
+    method: &MethodFilter,
+    sc: &mut Scratch,
+    out: &mut Vec<u8>,
+    st: &mut Stats,
+) -> Result<()> {
+    sc.scan.line(line).map_err(|e| anyhow::anyhow!("invalid record: {e}"))?;
+    let scan = &sc.scan;
+    // One pass over the fields finds the ones this stage reads (the last of a duplicated key wins).
+    let mut found: [Option<jsonscan::Field>; 10] = [None; 10];
+    for f in &scan.fields {
+        let slot = match jsonscan::raw(line, f.key) {
+            b"path" => 0,
+            b"count" => 1,
+            b"status" => 2,
+            b"method" => 3,
+            b"server" => 4,
+            b"raw_path" => 5,
+            b"host" => 6,
+            b"query" => 7,
+            b"anomalies" => 8,
+            _ => continue,
+        };
+        found[slot] = (!jsonscan::is_null(line, f)).then_some(*f);
+    }
+    let field = |k: &str| -> Option<jsonscan::Field> {
+        let slot = match k {
+            "path" => 0,
+            "count" => 1,
+            "status" => 2,
+            "method" => 3,
+            "server" => 4,
+            "raw_path" => 5,
+            "host" => 6,
+            "query" => 7,
+            _ => 8,
+        };
+        found[slot]
+    };
+    let string = |k: &str| -> Result<Option<std::borrow::Cow<'_, str>>> {
+        match field(k) {
+            None => Ok(None),
+            Some(f) => match jsonscan::str_value(line, &f) {
+                Some(v) => Ok(Some(v)),
+                None => bail!("invalid record: {k} is not a string"),
+            },
         }
-    } else if let Some(h) = canon.host.clone() {
-        ev.host = Some(h);
+    };
+    let hits = match field("count") {
+        None => 1,
+        Some(f) => jsonscan::u64_value(line, &f).ok_or_else(|| anyhow::anyhow!("invalid record: count is not a count"))?,
+    };
+    let code = match field("status") {
+        None => None,
+        Some(f) => Some(
+            jsonscan::u64_value(line, &f)
+                .and_then(|v| u16::try_from(v).ok())
+                .ok_or_else(|| anyhow::anyhow!("invalid record: status is not an HTTP status"))?,
+        ),
+    };
+    if !status.keeps(code) {
+        st.by_status += hits;
+        return Ok(());
     }
-    if ev.query.is_none() {
-        ev.query = canon.query.clone().filter(|q| !q.is_empty());
+    let m = string("method")?;
+    if !method.keeps(m.as_deref()) {
+        st.by_method += hits;
+        return Ok(());
     }
-    let raw_path = raw_path.or_else(|| (canon.path != ev.path).then(|| ev.path.clone()));
-    ev.path = canon.path;
-    if !canon.anomalies.is_empty() {
-        let list = ev.anomalies.get_or_insert_with(Vec::new);
-        for name in canon.anomalies.names() {
-            if !list.iter().any(|a| a == name) {
-                list.push(name.to_string());
+    st.kept += hits;
+
+    let Some(path) = string("path")? else { bail!("invalid record: no path") };
+    let server = string("server")?;
+    let profile = choose_profile(profile_arg, server.as_deref(), &path);
+    let canon = path::canonicalize(&path, profile);
+    let had_raw_path = field("raw_path").is_some();
+    let host = string("host")?;
+    let new_host = match &host {
+        Some(h) => Some(path::normalize_host(h)).filter(|n| n != h),
+        None => None,
+    };
+    let query_field = string("query")?;
+    let query = query_field.as_deref().or(canon.query.as_deref()).filter(|q| !q.is_empty());
+    let mut anomalies: Vec<std::borrow::Cow<'_, str>> = match field("anomalies") {
+        None => Vec::new(),
+        Some(f) => jsonscan::str_array(line, &f).ok_or_else(|| anyhow::anyhow!("invalid record: anomalies is not a list"))?,
+    };
+    let had_anomalies = field("anomalies").is_some();
+    for name in canon.anomalies.names() {
+        if !anomalies.iter().any(|a| a == name) {
+            anomalies.push(name.into());
+        }
+    }
+
+    out.push(b'{');
+    // A field follows `{` directly, any other field after a comma.
+    let sep = |out: &mut Vec<u8>| {
+        if out.last() != Some(&b'{') {
+            out.push(b',');
+        }
+    };
+    let key = |out: &mut Vec<u8>, k: &str| {
+        sep(out);
+        out.push(b'"');
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(b"\":");
+    };
+    for f in &scan.fields {
+        match jsonscan::raw(line, f.key) {
+            b"path" => {
+                key(out, "path");
+                write_plain(out, &canon.path);
+            }
+            b"host" if new_host.is_some() => {
+                key(out, "host");
+                jsonw::write_str(out, new_host.as_deref().unwrap_or_default().as_bytes(), Escape::Backslash);
+            }
+            b"anomalies" => {
+                key(out, "anomalies");
+                write_names(out, &anomalies);
+            }
+            b"template" | b"params" | b"profile" => {}
+            _ => {
+                sep(out);
+                out.extend_from_slice(jsonscan::raw(line, f.span));
             }
         }
     }
-    let template = template::template(&ev.path);
-    let params = ev.query.as_deref().map(param_names);
-    Normalized { event: ev, raw_path, template, params, profile: Some(profile.name().to_string()) }
+    if !had_raw_path && canon.path != path {
+        key(out, "raw_path");
+        jsonw::write_str(out, path.as_bytes(), Escape::Backslash);
+    }
+    if host.is_none()
+        && let Some(h) = &canon.host
+    {
+        key(out, "host");
+        jsonw::write_str(out, h.as_bytes(), Escape::Backslash);
+    }
+    if query_field.is_none()
+        && let Some(q) = query
+    {
+        key(out, "query");
+        jsonw::write_str(out, q.as_bytes(), Escape::Backslash);
+    }
+    if !had_anomalies && !anomalies.is_empty() {
+        key(out, "anomalies");
+        write_names(out, &anomalies);
+    }
+    template::template_into(&canon.path, &mut sc.template);
+    key(out, "template");
+    write_plain(out, &sc.template);
+    if let Some(q) = query {
+        key(out, "params");
+        out.push(b'[');
+        for (i, name) in param_names(q).enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            jsonw::write_str(out, name.as_bytes(), Escape::Backslash);
+        }
+        out.push(b']');
+    }
+    key(out, "profile");
+    write_plain(out, profile.name());
+    out.extend_from_slice(b"}\n");
+    Ok(())
+}
+
+/// Writes a string that needs no JSON escaping: canonical paths and templates are printable ASCII without
+/// `"` or `\\` (those are percent-encoded), by construction.
+fn write_plain(out: &mut Vec<u8>, s: &str) {
+    debug_assert!(s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\'), "{s:?}");
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
+}
+
+fn write_names(out: &mut Vec<u8>, names: &[std::borrow::Cow<'_, str>]) {
+    out.push(b'[');
+    for (i, n) in names.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        jsonw::write_str(out, n.as_bytes(), Escape::Backslash);
+    }
+    out.push(b']');
 }
 
 /// The profile for one event.
@@ -242,41 +412,47 @@ pub fn choose_profile(arg: ProfileArg, server: Option<&str>, path: &str) -> Prof
         ProfileArg::Java => return Profile::Java,
         ProfileArg::Auto => {}
     }
-    let server = server.map(str::to_ascii_lowercase);
-    match server.as_deref() {
-        Some("iis" | "microsoft-iis" | "w3svc") => return Profile::Iis,
-        Some("tomcat" | "jetty" | "java" | "wildfly" | "jboss" | "weblogic" | "websphere" | "undertow") => {
+    const JAVA_SERVERS: &[&str] = &["tomcat", "jetty", "java", "wildfly", "jboss", "weblogic", "websphere", "undertow"];
+    const BACK_END_UNKNOWN: &[&str] = &["alb", "elb", "cloudfront"];
+    if let Some(s) = server {
+        if ["iis", "microsoft-iis", "w3svc"].iter().any(|x| x.eq_ignore_ascii_case(s)) {
+            return Profile::Iis;
+        }
+        if JAVA_SERVERS.iter().any(|x| x.eq_ignore_ascii_case(s)) {
             return Profile::Java;
         }
-        _ => {}
     }
-    // The script kind in the path: look at every segment's name, before any `;` or `:` tail.
-    let known_front_end = server.is_some_and(|s| !matches!(s.as_str(), "alb" | "elb" | "cloudfront"));
+    // The script kind in the path: every extension of every segment (`/x.jsp/info` is a JSP too). An
+    // extension is the run of letters and digits after a dot, so `x.jsp;jsessionid=1`, `x.aspx::$DATA`
+    // and `x.aspx.` show theirs.
+    let b = path.as_bytes();
     let mut iis = false;
-    for seg in path.split(['/', '\\']) {
-        let name = seg.split([';', ':']).next().unwrap_or(seg).trim_end_matches(['.', ' ']);
-        for ext in pathkind::extensions(name) {
-            if pathkind::is_in(pathkind::JAVA_EXTS, &ext) {
-                return Profile::Java;
-            }
-            iis |= pathkind::is_in(pathkind::IIS_EXTS, &ext);
+    for dot in memchr::memchr_iter(b'.', b) {
+        let ext = &b[dot + 1..];
+        let n = ext.iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+        if n == 0 || n > 6 {
+            continue;
         }
+        let Ok(ext) = std::str::from_utf8(&ext[..n]) else { continue };
+        if pathkind::find_in(pathkind::JAVA_EXTS, ext).is_some() {
+            return Profile::Java;
+        }
+        iis |= pathkind::find_in(pathkind::IIS_EXTS, ext).is_some();
     }
+    let known_front_end = server.is_some_and(|s| !BACK_END_UNKNOWN.iter().any(|x| x.eq_ignore_ascii_case(s)));
     if iis && !known_front_end { Profile::Iis } else { Profile::Generic }
 }
 
 /// The parameter names of a query, in order of first appearance, without duplicates; at most 64.
-pub fn param_names(query: &str) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for pair in query.split('&') {
+pub fn param_names(query: &str) -> impl Iterator<Item = &str> {
+    let mut seen: Vec<&str> = Vec::new();
+    query.split('&').filter_map(move |pair| {
         let name = pair.split('=').next().unwrap_or(pair);
-        if name.is_empty() || names.iter().any(|n| n == name) {
-            continue;
+        let name = &name[..name.char_indices().nth(128).map_or(name.len(), |(i, _)| i)];
+        if name.is_empty() || seen.len() == 64 || seen.contains(&name) {
+            return None;
         }
-        if names.len() == 64 {
-            break;
-        }
-        names.push(name.chars().take(128).collect());
-    }
-    names
+        seen.push(name);
+        Some(name)
+    })
 }

@@ -18,10 +18,12 @@
 //!
 //! Each step that changes something records an [`Anomaly`].
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// How the server behind the log resolves paths.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(usize)]
 pub enum Profile {
     /// Apache, Nginx and most others: case-sensitive, `\` and `;` are ordinary characters.
     Generic,
@@ -130,19 +132,74 @@ impl Anomalies {
 
 /// The result of canonicalising one request target.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Canonical {
+pub struct Canonical<'a> {
     /// The host named by an absolute-form target (lower case, no port).
     pub host: Option<String>,
-    /// The canonical path.
-    pub path: String,
+    /// The canonical path (borrowed from the input when it was canonical already, the common case).
+    pub path: Cow<'a, str>,
     /// The query split off the target, if the target carried one.
     pub query: Option<String>,
     /// What was undone or flagged.
     pub anomalies: Anomalies,
 }
 
+/// Bytes that may stand in a canonical path as they are, per profile: unreserved characters,
+/// sub-delims, `:`, `@` and `/`; for IIS not upper case, `;` or `:` (it folds or cuts them), for Java not
+/// `;`. `%`, `\\`, `?` and `#` always need the full treatment.
+const fn clean_table(profile: Profile) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        let ok = c.is_ascii_alphanumeric()
+            || matches!(c, b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',')
+            || matches!(c, b'=' | b'@' | b'/')
+            || (c == b';' && !matches!(profile, Profile::Iis | Profile::Java))
+            || (c == b':' && !matches!(profile, Profile::Iis));
+        t[b] = ok && !(matches!(profile, Profile::Iis) && c.is_ascii_uppercase());
+        b += 1;
+    }
+    t
+}
+const CLEAN: [[bool; 256]; 3] = [clean_table(Profile::Generic), clean_table(Profile::Iis), clean_table(Profile::Java)];
+
+/// True when `raw` is canonical already under `profile`: an origin-form path of clean bytes with no
+/// `//` and no dot segment (and, for IIS, no segment ending in a dot). Most logged paths are; they skip
+/// the rest of the work and allocate nothing.
+fn is_canonical(raw: &str, profile: Profile) -> bool {
+    let b = raw.as_bytes();
+    if b.first() != Some(&b'/') {
+        return false;
+    }
+    let table = &CLEAN[profile as usize];
+    let mut prev = 0u8;
+    for (i, &c) in b.iter().enumerate() {
+        if !table[usize::from(c)] {
+            return false;
+        }
+        if c == b'/' && prev == b'/' {
+            return false;
+        }
+        if c == b'.' && prev == b'/' {
+            // `/.`, `/..` as a whole segment.
+            let rest = &b[i + 1..];
+            if rest.is_empty() || rest[0] == b'/' || (rest[0] == b'.' && (rest.len() == 1 || rest[1] == b'/')) {
+                return false;
+            }
+        }
+        if profile == Profile::Iis && prev == b'.' && c == b'/' {
+            return false;
+        }
+        prev = c;
+    }
+    !(profile == Profile::Iis && prev == b'.')
+}
+
 /// Canonicalises a request target as logged.
-pub fn canonicalize(raw: &str, profile: Profile) -> Canonical {
+pub fn canonicalize(raw: &str, profile: Profile) -> Canonical<'_> {
+    if is_canonical(raw, profile) {
+        return Canonical { host: None, path: Cow::Borrowed(raw), query: None, anomalies: Anomalies::default() };
+    }
     let mut an = Anomalies::default();
     let mut host = None;
     let mut target = raw;
@@ -172,7 +229,7 @@ pub fn canonicalize(raw: &str, profile: Profile) -> Canonical {
     }
     if target == "*" {
         an.add(Anomaly::NonOriginForm);
-        return Canonical { host, path: "*".into(), query, anomalies: an };
+        return Canonical { host, path: Cow::Borrowed("*"), query, anomalies: an };
     }
 
     // 3. Decode once, encode what may not be raw.
@@ -185,7 +242,7 @@ pub fn canonicalize(raw: &str, profile: Profile) -> Canonical {
 
     // 4–6. Segments.
     let path = resolve_segments(&dec, profile, &mut an);
-    Canonical { host, path, query, anomalies: an }
+    Canonical { host, path: Cow::Owned(path), query, anomalies: an }
 }
 
 fn strip_scheme(t: &str) -> Option<&str> {
@@ -455,6 +512,10 @@ mod tests {
 
     fn check(raw: &str) {
         for p in PROFILES {
+            // The fast path claims canonical only where the full treatment changes nothing.
+            if is_canonical(raw, p) {
+                assert_eq!(resolve(raw, p), raw, "fast path wrong under {p:?}");
+            }
             let c = canonicalize(raw, p);
             assert!(c.path == "*" || c.path.starts_with('/'), "{raw:?} → {:?}", c.path);
             assert!(c.path.bytes().all(|b| b.is_ascii_graphic()), "{raw:?} → {:?}", c.path);
@@ -478,6 +539,34 @@ mod tests {
         #[test]
         fn tricky_alphabet(s in "[/.%a-fA-FuU0-9;:\\\\ $~?#=+xXpPhH]{0,48}") {
             check(&s);
+        }
+    }
+
+    /// The full treatment, bypassing the fast path.
+    fn resolve(raw: &str, p: Profile) -> String {
+        let mut an = Anomalies::default();
+        let mut dec = String::new();
+        decode_once(raw, p, &mut dec, &mut an);
+        resolve_segments(&dec, p, &mut an)
+    }
+
+    #[test]
+    fn fast_path_cases() {
+        for (raw, p, want) in [
+            ("/a/b.php", Profile::Generic, true),
+            ("/a/B.php", Profile::Iis, false),
+            ("/a/b.php;x", Profile::Java, false),
+            ("/a/b.php;x", Profile::Generic, true),
+            ("/a//b", Profile::Generic, false),
+            ("/a/./b", Profile::Generic, false),
+            ("/a/..", Profile::Generic, false),
+            ("/a/.htaccess", Profile::Generic, true),
+            ("/a/..b", Profile::Generic, true),
+            ("/a./b", Profile::Iis, false),
+            ("/a%20", Profile::Generic, false),
+            ("a", Profile::Generic, false),
+        ] {
+            assert_eq!(is_canonical(raw, p), want, "{raw} {p:?}");
         }
     }
 

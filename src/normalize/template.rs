@@ -20,13 +20,23 @@ use crate::pathkind;
 
 /// The template of a canonical path.
 pub fn template(path: &str) -> String {
-    if !path.starts_with('/') {
-        return path.to_string();
-    }
     let mut out = String::with_capacity(path.len());
+    template_into(path, &mut out);
+    out
+}
+
+/// Writes the template of a canonical path into `out` (cleared first).
+pub fn template_into(path: &str, out: &mut String) {
+    out.clear();
+    if !path.starts_with('/') {
+        out.push_str(path);
+        return;
+    }
     for seg in path[1..].split('/') {
         out.push('/');
-        if seg.is_empty() || pathkind::script_ext(seg).is_some() {
+        // Every placeholder needs a digit (a UUID without one is not worth a special case): most
+        // segments are words and take this exit.
+        if seg.is_empty() || !seg.bytes().any(|b| b.is_ascii_digit()) || pathkind::script_ext(seg).is_some() {
             out.push_str(seg);
             continue;
         }
@@ -43,7 +53,6 @@ pub fn template(path: &str) -> String {
             out.push_str(p.unwrap_or(part));
         }
     }
-    out
 }
 
 /// A placeholder for a whole segment (or the name part of a file name).
@@ -85,6 +94,7 @@ fn fingerprint(s: &str) -> Option<&'static str> {
 
 fn is_uuid(s: &str) -> bool {
     let b = s.as_bytes();
+    // (Reached only for segments with a digit.)
     b.len() == 36
         && b.iter()
             .enumerate()

@@ -218,15 +218,14 @@ fn a_second_process_on_the_same_state_is_refused() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // Wait until the first process holds the lock (it writes its pid into the lock file).
+    let lock = dir.path().join("s.state.lock");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let out = loop {
-        let out = diff(&state, &["--learn-for", "1d"], "");
-        if !out.status.success() || std::time::Instant::now() > deadline {
-            break out;
-        }
-        // The first process may not have taken the lock yet.
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    while std::fs::read_to_string(&lock).ok().as_deref() != Some(first.id().to_string().as_str()) {
+        assert!(std::time::Instant::now() < deadline, "the first process never took the lock");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let out = diff(&state, &["--learn-for", "1d"], "");
     assert_eq!(out.status.code(), Some(2), "first: {:?}; {}", first.try_wait(), stderr(&out));
     assert!(stderr(&out).contains("state is in use by another process (pid"), "{}", stderr(&out));
     drop(first.stdin.take());

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
 use rustc_hash::FxHashMap;
-use serde::Deserialize;
 
 use super::sample::{Distinct, TopK, hash32};
+use crate::jsonscan::{self, Field, Scan};
 use crate::time::Timestamp;
 
 /// How many values of each kind a key keeps as samples.
@@ -23,51 +23,6 @@ pub const SAMPLE_PATHS: usize = 5;
 pub const MAX_HOURS: usize = 168;
 /// Query parameter names kept per key.
 pub const MAX_PARAMS: usize = 32;
-
-/// The fields of a normalized record that `baseline-diff` reads; all others are skipped unparsed.
-#[derive(Deserialize)]
-pub struct Rec<'a> {
-    #[serde(borrow, default)]
-    host: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    template: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    path: Cow<'a, str>,
-    #[serde(borrow, default)]
-    raw_path: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    method: Option<Cow<'a, str>>,
-    #[serde(default)]
-    status: Option<u16>,
-    #[serde(borrow, default)]
-    client: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    user_agent: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    query: Option<Cow<'a, str>>,
-    #[serde(default)]
-    time: Option<Timestamp>,
-    #[serde(default)]
-    first_seen: Option<Timestamp>,
-    #[serde(default)]
-    last_seen: Option<Timestamp>,
-    #[serde(default)]
-    count: Option<u64>,
-    #[serde(default)]
-    distinct_clients: Option<u64>,
-    #[serde(borrow, default)]
-    clients: Option<Vec<Cow<'a, str>>>,
-    #[serde(borrow, default)]
-    user_agents: Option<Vec<Cow<'a, str>>>,
-    #[serde(borrow, default)]
-    queries: Option<Vec<Cow<'a, str>>>,
-    #[serde(borrow, default)]
-    anomalies: Option<Vec<Cow<'a, str>>>,
-    #[serde(borrow, default)]
-    params: Option<Vec<Cow<'a, str>>>,
-    #[serde(borrow, default)]
-    source: Option<Cow<'a, str>>,
-}
 
 /// Everything a run saw of one key.
 #[derive(Debug, Clone)]
@@ -253,26 +208,97 @@ pub struct Aggregate {
 }
 
 impl Aggregate {
-    /// Adds one record. `line` is the record's JSON text, `here` its `input:line` for errors.
-    pub fn add_line(&mut self, line: &[u8]) -> Result<()> {
-        let rec: Rec<'_> = match serde_json::from_slice(line) {
-            Ok(r) => r,
-            Err(e) => bail!("invalid record: {e}"),
+    /// Adds one record, the JSON text of one line; `scan` is a reused scanner.
+    pub fn add_line(&mut self, line: &[u8], scan: &mut Scan) -> Result<()> {
+        scan.line(line).map_err(|e| anyhow::anyhow!("invalid record: {e}"))?;
+        // One pass over the fields finds the ones this stage reads (the last of a duplicated key wins).
+        const KEYS: [&[u8]; 20] = [
+            b"host", b"template", b"path", b"raw_path", b"method", b"status", b"client", b"user_agent", b"query",
+            b"time", b"first_seen", b"last_seen", b"count", b"distinct_clients", b"clients", b"user_agents",
+            b"queries", b"anomalies", b"params", b"source",
+        ];
+        let mut f: [Option<Field>; 20] = [None; 20];
+        for fd in &scan.fields {
+            let k = jsonscan::raw(line, fd.key);
+            if let Some(i) = KEYS.iter().position(|x| *x == k)
+                && !jsonscan::is_null(line, fd)
+            {
+                f[i] = Some(*fd);
+            }
+        }
+        let s = |i: usize| -> Result<Option<Cow<'_, str>>> {
+            match &f[i] {
+                None => Ok(None),
+                Some(fd) => jsonscan::str_value(line, fd)
+                    .map(Some)
+                    .ok_or_else(|| anyhow::anyhow!("invalid record: {} is not a string", String::from_utf8_lossy(KEYS[i]))),
+            }
         };
-        self.add(rec)
-    }
-
-    fn add(&mut self, r: Rec<'_>) -> Result<()> {
-        let Some(template) = r.template.as_deref() else {
+        let num = |i: usize| -> Result<Option<u64>> {
+            match &f[i] {
+                None => Ok(None),
+                Some(fd) => jsonscan::u64_value(line, fd)
+                    .map(Some)
+                    .ok_or_else(|| anyhow::anyhow!("invalid record: {} is not a count", String::from_utf8_lossy(KEYS[i]))),
+            }
+        };
+        let list = |i: usize| -> Result<Vec<Cow<'_, str>>> {
+            match &f[i] {
+                None => Ok(Vec::new()),
+                Some(fd) => jsonscan::str_array(line, fd)
+                    .ok_or_else(|| anyhow::anyhow!("invalid record: {} is not a list", String::from_utf8_lossy(KEYS[i]))),
+            }
+        };
+        let time = |i: usize| -> Result<Option<Timestamp>> {
+            match s(i)? {
+                None => Ok(None),
+                Some(t) => Timestamp::parse_rfc3339(&t)
+                    .map(Some)
+                    .ok_or_else(|| anyhow::anyhow!("invalid record: invalid time {t:?}, expected RFC 3339")),
+            }
+        };
+        let Some(template) = s(1)? else {
             bail!("record has no template: baseline-diff reads path-normalize's output");
         };
-        let (first, last) = match (r.first_seen.or(r.time), r.last_seen.or(r.time).or(r.first_seen)) {
-            (Some(f), Some(l)) => (f.min(l), f.max(l)),
+        let Some(path) = s(2)? else { bail!("invalid record: no path") };
+        let (t, fs, ls) = (time(9)?, time(10)?, time(11)?);
+        let (first, last) = match (fs.or(t), ls.or(t).or(fs)) {
+            (Some(a), Some(b)) => (a.min(b), a.max(b)),
             _ => bail!("record has no time (time, or first_seen and last_seen)"),
         };
-        let n = r.count.unwrap_or(1);
+        let status = match num(5)? {
+            None => None,
+            Some(v) => Some(u16::try_from(v).map_err(|_| anyhow::anyhow!("invalid record: status is not an HTTP status"))?),
+        };
+        let rec = Rec {
+            host: s(0)?,
+            template,
+            path,
+            raw_path: s(3)?,
+            method: s(4)?,
+            status,
+            client: s(6)?,
+            user_agent: s(7)?,
+            query: s(8)?,
+            first,
+            last,
+            count: num(12)?.unwrap_or(1),
+            distinct_clients: num(13)?,
+            clients: list(14)?,
+            user_agents: list(15)?,
+            queries: list(16)?,
+            anomalies: list(17)?,
+            params: list(18)?,
+            source: s(19)?,
+        };
+        self.add(rec);
+        Ok(())
+    }
+
+    fn add(&mut self, r: Rec<'_>) {
+        let (first, last, n) = (r.first, r.last, r.count);
         if n == 0 {
-            return Ok(());
+            return;
         }
         self.records += 1;
         self.requests += n;
@@ -286,8 +312,10 @@ impl Aggregate {
             None => self.hosts.entry(host.into()).or_default(),
         };
         hd.requests += n;
-        *hd.hourly.entry(first.secs().div_euclid(3600) * 3600).or_default() += n;
+        let hour = first.secs().div_euclid(3600) * 3600;
+        *hd.hourly.entry(hour).or_default() += n;
 
+        let template: &str = &r.template;
         let k = match hd.keys.get_mut(template) {
             Some(k) => k,
             None => hd.keys.entry(template.into()).or_insert_with(|| KeyStats::new(first)),
@@ -304,60 +332,81 @@ impl Aggregate {
         if let Some(s) = r.status {
             bump_status(&mut k.statuses, s, n);
         }
-        add_hour(&mut k.hours, first.secs().div_euclid(3600) * 3600, n);
-        k.paths.add(&r.path, n, SAMPLE_PATHS);
-        k.distinct_paths.add(&r.path);
+        add_hour(&mut k.hours, hour, n);
+        let hp = hash32(&r.path);
+        k.paths.add_hashed(&r.path, hp, n, SAMPLE_PATHS);
+        k.distinct_paths.add_hashed(hp);
         if let Some(raw) = r.raw_path.as_deref() {
             k.raw_paths.add(raw, n, SAMPLE_PATHS);
         }
         if let Some(q) = r.query.as_deref().filter(|q| !q.is_empty()) {
             k.queries.add(q, n, SAMPLE_QUERIES);
         }
-        for q in r.queries.iter().flatten() {
+        for q in &r.queries {
             k.queries.add(q, 1, SAMPLE_QUERIES);
         }
-        for a in r.anomalies.iter().flatten() {
+        for a in &r.anomalies {
             add_name(&mut k.anomalies, a, 64);
         }
-        for p in r.params.iter().flatten() {
+        for p in &r.params {
             add_name(&mut k.params, p, MAX_PARAMS);
         }
         let t0 = first.0;
         let mut client = |c: &str, count: u64| {
-            k.clients.add(c, count, SAMPLE_CLIENTS);
-            k.distinct_clients.add(c);
-            let e = hd.clients_first.entry(hash32(c)).or_insert(t0);
+            let h = hash32(c);
+            k.clients.add_hashed(c, h, count, SAMPLE_CLIENTS);
+            k.distinct_clients.add_hashed(h);
+            let e = hd.clients_first.entry(h).or_insert(t0);
             *e = (*e).min(t0);
         };
         if let Some(c) = r.client.as_deref() {
             client(c, n);
         }
         // An aggregated row's samples: spread its count over them, at least one each.
-        if let Some(cs) = &r.clients {
-            let each = (n / cs.len().max(1) as u64).max(1);
-            for c in cs {
-                client(c, each);
-            }
+        let each = (n / r.clients.len().max(1) as u64).max(1);
+        for c in &r.clients {
+            client(c, each);
         }
         if let Some(d) = r.distinct_clients {
             k.distinct_clients.add_at_least(d);
         }
         let mut ua = |u: &str, count: u64| {
-            k.uas.add(u, count, SAMPLE_UAS);
-            let e = hd.uas_first.entry(hash32(u)).or_insert(t0);
+            let h = hash32(u);
+            k.uas.add_hashed(u, h, count, SAMPLE_UAS);
+            let e = hd.uas_first.entry(h).or_insert(t0);
             *e = (*e).min(t0);
         };
         if let Some(u) = r.user_agent.as_deref() {
             ua(u, n);
         }
-        if let Some(us) = &r.user_agents {
-            let each = (n / us.len().max(1) as u64).max(1);
-            for u in us {
-                ua(u, each);
-            }
+        let each = (n / r.user_agents.len().max(1) as u64).max(1);
+        for u in &r.user_agents {
+            ua(u, each);
         }
-        Ok(())
     }
+}
+
+/// The fields of a normalized record that `baseline-diff` reads.
+struct Rec<'a> {
+    host: Option<Cow<'a, str>>,
+    template: Cow<'a, str>,
+    path: Cow<'a, str>,
+    raw_path: Option<Cow<'a, str>>,
+    method: Option<Cow<'a, str>>,
+    status: Option<u16>,
+    client: Option<Cow<'a, str>>,
+    user_agent: Option<Cow<'a, str>>,
+    query: Option<Cow<'a, str>>,
+    first: Timestamp,
+    last: Timestamp,
+    count: u64,
+    distinct_clients: Option<u64>,
+    clients: Vec<Cow<'a, str>>,
+    user_agents: Vec<Cow<'a, str>>,
+    queries: Vec<Cow<'a, str>>,
+    anomalies: Vec<Cow<'a, str>>,
+    params: Vec<Cow<'a, str>>,
+    source: Option<Cow<'a, str>>,
 }
 
 #[cfg(test)]
@@ -367,9 +416,10 @@ mod tests {
     #[test]
     fn raw_and_aggregated_rows_add_up() {
         let mut a = Aggregate::default();
-        a.add_line(br#"{"host":"h","template":"/x/{int}","path":"/x/1","time":"2026-10-01T00:00:05Z","method":"GET","client":"1.1.1.1","status":200,"source":"f:1"}"#).unwrap();
-        a.add_line(br#"{"host":"h","template":"/x/{int}","path":"/x/2","time":"2026-10-01T00:00:01Z","method":"POST","client":"2.2.2.2","status":200,"source":"f:2"}"#).unwrap();
-        a.add_line(br#"{"host":"h","template":"/x/{int}","path":"/x/2","count":3,"first_seen":"2026-10-02T00:00:00Z","last_seen":"2026-10-03T00:00:00Z","clients":["3.3.3.3"],"distinct_clients":1,"method":"GET","status":500}"#).unwrap();
+        let mut sc = Scan::default();
+        a.add_line(br#"{"host":"h","template":"/x/{int}","path":"/x/1","time":"2026-10-01T00:00:05Z","method":"GET","client":"1.1.1.1","status":200,"source":"f:1"}"#, &mut sc).unwrap();
+        a.add_line(br#"{"host":"h","template":"/x/{int}","path":"/x/2","time":"2026-10-01T00:00:01Z","method":"POST","client":"2.2.2.2","status":200,"source":"f:2"}"#, &mut sc).unwrap();
+        a.add_line(br#"{"host":"h","template":"/x/{int}","path":"/x/2","count":3,"first_seen":"2026-10-02T00:00:00Z","last_seen":"2026-10-03T00:00:00Z","clients":["3.3.3.3"],"distinct_clients":1,"method":"GET","status":500}"#, &mut sc).unwrap();
         let k = &a.hosts["h"].keys["/x/{int}"];
         assert_eq!(k.count, 5);
         assert_eq!(k.first.to_string(), "2026-10-01T00:00:01Z");
@@ -384,9 +434,10 @@ mod tests {
     #[test]
     fn records_without_template_or_time_are_errors() {
         let mut a = Aggregate::default();
-        let e = a.add_line(br#"{"path":"/x","time":"2026-10-01T00:00:05Z"}"#).unwrap_err().to_string();
+        let mut sc = Scan::default();
+        let e = a.add_line(br#"{"path":"/x","time":"2026-10-01T00:00:05Z"}"#, &mut sc).unwrap_err().to_string();
         assert!(e.contains("path-normalize"), "{e}");
-        let e = a.add_line(br#"{"path":"/x","template":"/x"}"#).unwrap_err().to_string();
+        let e = a.add_line(br#"{"path":"/x","template":"/x"}"#, &mut sc).unwrap_err().to_string();
         assert!(e.contains("no time"), "{e}");
     }
 }

@@ -107,7 +107,7 @@ a shell that was already there when learning started scores high among the learn
         "\
 JSON lines, readable with jq and editable by hand. Line 1 is the header
 ({\"webshell_hunt_state\":1,\"learn_until\":...,\"first_event\":...,\"runs\":N}); then one line per host
-with the hashes (32-bit FNV-1a, base64) of the clients and user agents its baseline saw; then one line
+with the hashes (32-bit, see src/diff/sample.rs, base64) of the clients and user agents its baseline saw; then one line
 per key: {\"host\",\"template\",\"verdict\":\"learned|new|accepted\",\"first_seen\",\"last_seen\",\"count\"}.
 A missing file is a new baseline; an empty, corrupt or newer-format file is an error naming the line.
 The state is written only with --commit (in place) or --state-out FILE, atomically (temporary file,
@@ -214,14 +214,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
 
     let mut agg = Aggregate::default();
+    let mut scan = crate::jsonscan::Scan::default();
     for name in &args.inputs {
         let mut lines = input::open(name)?.lines();
-        let mut buf = Vec::with_capacity(1024);
-        while lines.next_into(&mut buf)? {
-            if buf.iter().all(u8::is_ascii_whitespace) {
+        while let Some(line) = lines.next_line()? {
+            if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            agg.add_line(&buf).with_context(|| lines.here())?;
+            if let Err(e) = agg.add_line(line, &mut scan) {
+                return Err(e).with_context(|| lines.here());
+            }
         }
     }
 

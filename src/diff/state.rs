@@ -14,7 +14,7 @@
 //! `first_event`, the earliest request the state has ever seen) is the learning window, fixed when the
 //! state is created; `runs` counts committed runs.
 //!
-//! Host lines: the clients and user agents the host's baseline saw, as sorted 32-bit FNV-1a hashes
+//! Host lines: the clients and user agents the host's baseline saw, as sorted stable 32-bit hashes (`sample::hash32`)
 //! (little-endian, base64), so that a finding can say whether a client is new to the site without the
 //! state holding the addresses themselves.
 //!

@@ -82,6 +82,17 @@ impl Input {
     }
 }
 
+/// One line from [`Lines::next_line`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line<'a> {
+    /// The line, without its line ending.
+    pub bytes: &'a [u8],
+    /// Its 1-based number.
+    pub no: u64,
+    /// True when it had no final newline (a truncated or still-growing file).
+    pub unterminated: bool,
+}
+
 /// A byte-line reader over an [`Input`] that counts lines.
 pub struct Lines {
     /// The input's display name.
@@ -101,7 +112,7 @@ impl Lines {
     /// The next line, without its line ending, borrowed from the reader's buffer where it lies whole
     /// in it (the common case: no copy); `None` at the end. This is the hot loop of every stage, so the
     /// newline is found with `memchr` (AVX2) over the whole buffer.
-    pub fn next_line(&mut self) -> Result<Option<&[u8]>> {
+    pub fn next_line(&mut self) -> Result<Option<Line<'_>>> {
         if self.consume > 0 {
             self.reader.consume(self.consume);
             self.consume = 0;
@@ -141,7 +152,8 @@ impl Lines {
             }
             None => &self.carry,
         };
-        Ok(Some(line.strip_suffix(b"\r").unwrap_or(line)))
+        let bytes = line.strip_suffix(b"\r").unwrap_or(line);
+        Ok(Some(Line { bytes, no: self.line, unterminated: self.unterminated }))
     }
 
     /// Reads the next line into `buf` (cleared first), without its line ending. `Ok(false)` at the end.
@@ -204,16 +216,14 @@ mod tests {
         let mut l = Input { name: "t".into(), gzip: false, reader: Box::new(reader) }.lines();
         let mut n = 0;
         while let Some(line) = l.next_line().unwrap() {
-            assert_eq!(line, format!("line {n} {}", "x".repeat(n % 700)).as_bytes());
+            assert_eq!(line.bytes, format!("line {n} {}", "x".repeat(n % 700)).as_bytes());
             n += 1;
         }
         assert_eq!(n, 2000);
         assert_eq!(l.line, 2000);
         let mut l = wrap("t".into(), Box::new(io::Cursor::new(b"a\nb".to_vec()))).unwrap().lines();
-        assert_eq!(l.next_line().unwrap(), Some(&b"a"[..]));
-        assert!(!l.unterminated);
-        assert_eq!(l.next_line().unwrap(), Some(&b"b"[..]));
-        assert!(l.unterminated);
+        assert_eq!(l.next_line().unwrap().map(|l| (l.bytes, l.unterminated)), Some((&b"a"[..], false)));
+        assert_eq!(l.next_line().unwrap().map(|l| (l.bytes, l.no, l.unterminated)), Some((&b"b"[..], 2, true)));
         assert_eq!(l.next_line().unwrap(), None);
     }
 

@@ -34,6 +34,16 @@ const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Writes `bytes` as a JSON string literal (with quotes) into `out`.
 pub fn write_str(out: &mut Vec<u8>, bytes: &[u8], esc: Escape) -> Escaped {
+    // Almost every field is printable ASCII without quotes or backslashes: one vectorisable pass says so,
+    // and the bytes are copied as they are, with no UTF-8 decoding and no per-byte branches.
+    let plain = bytes.iter().fold(true, |ok, &b| ok & (b >= 0x20) & (b < 0x7f) & (b != b'"') & (b != b'\\'));
+    if plain {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return Escaped::default();
+    }
     let mut seen = Escaped::default();
     out.push(b'"');
     let mut rest = bytes;
@@ -103,6 +113,21 @@ fn write_valid(out: &mut Vec<u8>, s: &[u8], esc: Escape, seen: &mut Escaped) {
     out.extend_from_slice(&s[start..]);
 }
 
+/// Appends `n` in decimal, without the formatting machinery.
+pub fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
 /// Builds one JSON object field by field into a reused buffer.
 pub struct ObjectWriter<'a> {
     out: &'a mut Vec<u8>,
@@ -135,7 +160,7 @@ impl<'a> ObjectWriter<'a> {
     /// An unsigned number field.
     pub fn uint(&mut self, k: &str, v: u64) {
         self.key(k);
-        let _ = write!(self.out, "{v}");
+        push_decimal(self.out, v);
     }
 
     /// A field whose value is already valid JSON (a number, an array, a nested object).

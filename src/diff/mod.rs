@@ -217,7 +217,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut scan = crate::jsonscan::Scan::default();
     for name in &args.inputs {
         let mut lines = input::open(name)?.lines();
-        while let Some(line) = lines.next_line()? {
+        while let Some(l) = lines.next_line()? {
+            let line = l.bytes;
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }

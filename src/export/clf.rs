@@ -168,22 +168,17 @@ fn status_follows(rest: &[u8]) -> bool {
 fn quoted(s: &[u8]) -> Option<(Cow<'_, [u8]>, &[u8])> {
     let mut i = 0;
     let mut escaped = false;
-    while i < s.len() {
-        match s[i] {
-            b'\\' => {
-                escaped = true;
-                i += 2;
-                continue;
-            }
-            b'"' => {
-                let raw = &s[..i];
-                let v = if escaped { unescape(raw) } else { Cow::Borrowed(raw) };
-                return Some((v, &s[i + 1..]));
-            }
-            _ => i += 1,
+    loop {
+        i += memchr::memchr2(b'\\', b'"', s.get(i..)?)?;
+        if s[i] == b'\\' {
+            escaped = true;
+            i += 2;
+            continue;
         }
+        let raw = &s[..i];
+        let v = if escaped { unescape(raw) } else { Cow::Borrowed(raw) };
+        return Some((v, &s[i + 1..]));
     }
-    None
 }
 
 /// Undoes Apache/Nginx log escaping: `\"`, `\\`, `\xhh`, `\n`, `\t`, `\r`, `\v`, `\f`, `\b`. An unknown

@@ -400,60 +400,26 @@ fn export_file(
     } else {
         args.format
     };
-    let mut parser = format.parser(popts)?;
-    let server = format.server();
+    let parser = format.parser(popts)?;
 
-    let mut st = FileStats::default();
-    let mut obuf: Vec<u8> = Vec::with_capacity(128 << 10);
-    let mut src: Vec<u8> = Vec::with_capacity(name.len() + 24);
-    let mut line_no = 0u64;
-    let mut buf = Vec::new();
-    let mut replay = pending.into_iter();
-    loop {
-        let unterminated;
-        if let Some(l) = replay.next() {
-            buf = l;
-            line_no += 1;
-            unterminated = false;
-        } else if lines.next_into(&mut buf)? {
-            line_no = lines.line;
-            unterminated = lines.unterminated;
-        } else {
-            break;
-        }
-        st.lines += 1;
-        if buf.iter().all(u8::is_ascii_whitespace) {
-            st.blank += 1;
-            continue;
-        }
-        match parser.parse(&buf) {
-            Ok(Parsed::Event(ev)) => {
-                src.clear();
-                src.extend_from_slice(name.as_bytes());
-                src.push(b':');
-                src.extend_from_slice(line_no.to_string().as_bytes());
-                ev.write(&mut obuf, &src, server, emit);
-                st.events += 1;
-                if out.is_line_buffered() || obuf.len() >= 64 << 10 {
-                    out.write_line(&obuf)?;
-                    obuf.clear();
-                }
-            }
-            Ok(Parsed::Header) => st.headers += 1,
-            Ok(Parsed::NoRequest(_)) => st.no_request += 1,
-            Err(why) if unterminated => {
-                // A last line without its newline: the file was cut or is still being written.
-                st.truncated = true;
-                cli::warn(NAME, format_args!("{name}:{line_no}: truncated last line skipped ({why})"));
-            }
-            Err(why) => {
-                st.bad += 1;
-                if st.bad <= args.show_bad {
-                    cli::warn(NAME, format_args!("{name}:{line_no}: not {}: {why}", format.name()));
-                }
-            }
-        }
+    let mut fx = FileExport {
+        name: &name,
+        format,
+        server: format.server(),
+        parser,
+        emit,
+        show_bad: args.show_bad,
+        st: FileStats::default(),
+        obuf: Vec::with_capacity(128 << 10),
+        src: Vec::with_capacity(name.len() + 24),
+    };
+    for (i, l) in pending.iter().enumerate() {
+        fx.line(l, i as u64 + 1, false, out)?;
     }
+    while let Some(l) = lines.next_line()? {
+        fx.line(l.bytes, l.no, l.unterminated, out)?;
+    }
+    let FileExport { st, obuf, mut parser, .. } = fx;
     out.write_line(&obuf)?;
     parser.finish().map_err(|why| anyhow::anyhow!("{name}: not {}: {why}", format.name()))?;
     totals.lines += st.lines;
@@ -486,6 +452,59 @@ fn export_file(
         cli::warn(NAME, format_args!("{name}: no requests in {} lines", st.lines));
     }
     Ok(())
+}
+
+/// One file's export: its parser, counts, output buffer.
+struct FileExport<'a> {
+    name: &'a str,
+    format: Format,
+    server: Option<&'static str>,
+    parser: Box<dyn LineParser>,
+    emit: &'a EmitOptions,
+    show_bad: u64,
+    st: FileStats,
+    obuf: Vec<u8>,
+    src: Vec<u8>,
+}
+
+impl FileExport<'_> {
+    /// Parses one line and writes its event, or counts it.
+    fn line(&mut self, line: &[u8], line_no: u64, unterminated: bool, out: &mut Output) -> Result<()> {
+        let st = &mut self.st;
+        st.lines += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            st.blank += 1;
+            return Ok(());
+        }
+        match self.parser.parse(line) {
+            Ok(Parsed::Event(ev)) => {
+                self.src.clear();
+                self.src.extend_from_slice(self.name.as_bytes());
+                self.src.push(b':');
+                crate::jsonw::push_decimal(&mut self.src, line_no);
+                ev.write(&mut self.obuf, &self.src, self.server, self.emit);
+                st.events += 1;
+                if out.is_line_buffered() || self.obuf.len() >= 64 << 10 {
+                    out.write_line(&self.obuf)?;
+                    self.obuf.clear();
+                }
+            }
+            Ok(Parsed::Header) => st.headers += 1,
+            Ok(Parsed::NoRequest(_)) => st.no_request += 1,
+            Err(why) if unterminated => {
+                // A last line without its newline: the file was cut or is still being written.
+                st.truncated = true;
+                cli::warn(NAME, format_args!("{}:{line_no}: truncated last line skipped ({why})", self.name));
+            }
+            Err(why) => {
+                st.bad += 1;
+                if st.bad <= self.show_bad {
+                    cli::warn(NAME, format_args!("{}:{line_no}: not {}: {why}", self.name, self.format.name()));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Default)]

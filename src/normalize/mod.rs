@@ -161,7 +161,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut obuf = Vec::with_capacity(128 << 10);
     let mut scratch = Scratch::default();
     loop {
-        let Some(line) = lines.next_line()? else { break };
+        let Some(l) = lines.next_line()? else { break };
+        let line = l.bytes;
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }

@@ -73,7 +73,14 @@ impl Input {
     /// Reads the next line into `buf` (cleared first), without its `\n` or `\r\n`. Returns `false` at the
     /// end of input. `self.line` is then the 1-based number of the line in `buf`.
     pub fn lines(self) -> Lines {
-        Lines { name: self.name, reader: self.reader, line: 0, unterminated: false, consume: 0, carry: Vec::new() }
+        Lines {
+            name: self.name,
+            reader: self.reader,
+            line: 0,
+            unterminated: false,
+            consume: 0,
+            carry: Vec::new(),
+        }
     }
 
     /// The underlying reader, for callers that read records some other way.
@@ -119,7 +126,10 @@ impl Lines {
         }
         self.carry.clear();
         let end = loop {
-            let buf = self.reader.fill_buf().with_context(|| format!("{}:{}: read error", self.name, self.line + 1))?;
+            let buf = self
+                .reader
+                .fill_buf()
+                .with_context(|| format!("{}:{}: read error", self.name, self.line + 1))?;
             if buf.is_empty() {
                 if self.carry.is_empty() {
                     return Ok(None);
@@ -211,7 +221,8 @@ mod tests {
     #[test]
     fn borrowed_lines_across_buffer_fills() {
         // Lines longer than the buffer and lines split across fills come out whole.
-        let text: Vec<u8> = (0..2000).flat_map(|i| format!("line {i} {}\r\n", "x".repeat(i % 700)).into_bytes()).collect();
+        let text: Vec<u8> =
+            (0..2000).flat_map(|i| format!("line {i} {}\r\n", "x".repeat(i % 700)).into_bytes()).collect();
         let reader = BufReader::with_capacity(512, io::Cursor::new(text.clone()));
         let mut l = Input { name: "t".into(), gzip: false, reader: Box::new(reader) }.lines();
         let mut n = 0;
@@ -223,7 +234,10 @@ mod tests {
         assert_eq!(l.line, 2000);
         let mut l = wrap("t".into(), Box::new(io::Cursor::new(b"a\nb".to_vec()))).unwrap().lines();
         assert_eq!(l.next_line().unwrap().map(|l| (l.bytes, l.unterminated)), Some((&b"a"[..], false)));
-        assert_eq!(l.next_line().unwrap().map(|l| (l.bytes, l.no, l.unterminated)), Some((&b"b"[..], 2, true)));
+        assert_eq!(
+            l.next_line().unwrap().map(|l| (l.bytes, l.no, l.unterminated)),
+            Some((&b"b"[..], 2, true))
+        );
         assert_eq!(l.next_line().unwrap(), None);
     }
 

@@ -63,7 +63,7 @@ impl Scan {
         }
         // One vectorisable pass decides whether the line is plain printable ASCII (what our tools write);
         // only other lines pay for UTF-8 validation and the per-string check for raw control characters.
-        let plain = line.iter().fold(true, |ok, &b| ok & (b >= 0x20) & (b < 0x80));
+        let plain = line.iter().fold(true, |ok, &b| ok & (b.wrapping_sub(0x20) < 0x60));
         if !plain && let Err(e) = std::str::from_utf8(line) {
             return err(e.valid_up_to(), "invalid UTF-8");
         }

@@ -213,9 +213,26 @@ impl Aggregate {
         scan.line(line).map_err(|e| anyhow::anyhow!("invalid record: {e}"))?;
         // One pass over the fields finds the ones this stage reads (the last of a duplicated key wins).
         const KEYS: [&[u8]; 20] = [
-            b"host", b"template", b"path", b"raw_path", b"method", b"status", b"client", b"user_agent", b"query",
-            b"time", b"first_seen", b"last_seen", b"count", b"distinct_clients", b"clients", b"user_agents",
-            b"queries", b"anomalies", b"params", b"source",
+            b"host",
+            b"template",
+            b"path",
+            b"raw_path",
+            b"method",
+            b"status",
+            b"client",
+            b"user_agent",
+            b"query",
+            b"time",
+            b"first_seen",
+            b"last_seen",
+            b"count",
+            b"distinct_clients",
+            b"clients",
+            b"user_agents",
+            b"queries",
+            b"anomalies",
+            b"params",
+            b"source",
         ];
         let mut f: [Option<Field>; 20] = [None; 20];
         for fd in &scan.fields {
@@ -229,24 +246,25 @@ impl Aggregate {
         let s = |i: usize| -> Result<Option<Cow<'_, str>>> {
             match &f[i] {
                 None => Ok(None),
-                Some(fd) => jsonscan::str_value(line, fd)
-                    .map(Some)
-                    .ok_or_else(|| anyhow::anyhow!("invalid record: {} is not a string", String::from_utf8_lossy(KEYS[i]))),
+                Some(fd) => jsonscan::str_value(line, fd).map(Some).ok_or_else(|| {
+                    anyhow::anyhow!("invalid record: {} is not a string", String::from_utf8_lossy(KEYS[i]))
+                }),
             }
         };
         let num = |i: usize| -> Result<Option<u64>> {
             match &f[i] {
                 None => Ok(None),
-                Some(fd) => jsonscan::u64_value(line, fd)
-                    .map(Some)
-                    .ok_or_else(|| anyhow::anyhow!("invalid record: {} is not a count", String::from_utf8_lossy(KEYS[i]))),
+                Some(fd) => jsonscan::u64_value(line, fd).map(Some).ok_or_else(|| {
+                    anyhow::anyhow!("invalid record: {} is not a count", String::from_utf8_lossy(KEYS[i]))
+                }),
             }
         };
         let list = |i: usize| -> Result<Vec<Cow<'_, str>>> {
             match &f[i] {
                 None => Ok(Vec::new()),
-                Some(fd) => jsonscan::str_array(line, fd)
-                    .ok_or_else(|| anyhow::anyhow!("invalid record: {} is not a list", String::from_utf8_lossy(KEYS[i]))),
+                Some(fd) => jsonscan::str_array(line, fd).ok_or_else(|| {
+                    anyhow::anyhow!("invalid record: {} is not a list", String::from_utf8_lossy(KEYS[i]))
+                }),
             }
         };
         let time = |i: usize| -> Result<Option<Timestamp>> {
@@ -268,7 +286,10 @@ impl Aggregate {
         };
         let status = match num(5)? {
             None => None,
-            Some(v) => Some(u16::try_from(v).map_err(|_| anyhow::anyhow!("invalid record: status is not an HTTP status"))?),
+            Some(v) => Some(
+                u16::try_from(v)
+                    .map_err(|_| anyhow::anyhow!("invalid record: status is not an HTTP status"))?,
+            ),
         };
         let rec = Rec {
             host: s(0)?,
@@ -435,7 +456,8 @@ mod tests {
     fn records_without_template_or_time_are_errors() {
         let mut a = Aggregate::default();
         let mut sc = Scan::default();
-        let e = a.add_line(br#"{"path":"/x","time":"2026-10-01T00:00:05Z"}"#, &mut sc).unwrap_err().to_string();
+        let e =
+            a.add_line(br#"{"path":"/x","time":"2026-10-01T00:00:05Z"}"#, &mut sc).unwrap_err().to_string();
         assert!(e.contains("path-normalize"), "{e}");
         let e = a.add_line(br#"{"path":"/x","template":"/x"}"#, &mut sc).unwrap_err().to_string();
         assert!(e.contains("no time"), "{e}");

@@ -121,21 +121,81 @@ pub fn is_family(t: &str) -> bool {
     t.contains(NAME)
 }
 
-type HostKey = (Box<str>, Box<str>, Kind);
-/// Names and folders seen under one parent pattern.
-type Siblings = (FxHashSet<Box<str>>, FxHashSet<Box<str>>);
+/// A split-invariant 64-bit hash (FNV-1a, byte at a time) of the pieces that name a folder family, so
+/// the rules can be looked up without building strings: `/docs/` + `{dir}/` hashes like `/docs/{dir}/`.
+#[derive(Clone, Copy)]
+struct KeyHash(u64);
 
-/// The folding rules learned from a baseline, and what the baseline says about each folder.
+impl KeyHash {
+    fn new(host: &str) -> Self {
+        KeyHash(0xcbf2_9ce4_8422_2325).bytes(host.as_bytes()).byte(0)
+    }
+    fn byte(self, b: u8) -> Self {
+        KeyHash((self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+    }
+    fn bytes(self, bs: &[u8]) -> Self {
+        bs.iter().fold(self, |h, &b| h.byte(b))
+    }
+    /// The kind: a tag byte and the extension, lower-cased.
+    fn kind(self, k: &KindRef<'_>) -> Self {
+        let (tag, ext) = match k {
+            KindRef::Dir => (1, ""),
+            KindRef::Bare => (2, ""),
+            KindRef::Ext(e) => (3, *e),
+            KindRef::Script(e) => (4, *e),
+        };
+        ext.bytes().fold(self.byte(0).byte(tag), |h, b| h.byte(b.to_ascii_lowercase()))
+    }
+}
+
+/// [`Kind`] without allocating: the extension borrowed as written.
+enum KindRef<'a> {
+    Dir,
+    Bare,
+    Ext(&'a str),
+    Script(&'static str),
+}
+
+impl KindRef<'_> {
+    fn of<'a>(s: &Split<'a>) -> KindRef<'a> {
+        if let Some(e) = pathkind::script_ext(s.name) {
+            return KindRef::Script(e);
+        }
+        if s.dir {
+            return KindRef::Dir;
+        }
+        match pathkind::ext_slices(s.name).last() {
+            Some(e) => KindRef::Ext(e),
+            None => KindRef::Bare,
+        }
+    }
+    fn is_script(&self) -> bool {
+        matches!(self, KindRef::Script(_))
+    }
+}
+
+/// The hash of `folder` with its last segment replaced by `{dir}`, without building it.
+fn parent_hash(h: KeyHash, folder: &str) -> Option<KeyHash> {
+    let body = folder.strip_suffix('/')?;
+    let i = body.rfind('/')?;
+    if body.len() == i + 1 || i == 0 {
+        return None;
+    }
+    Some(h.bytes(&body.as_bytes()[..=i]).bytes(DIR.as_bytes()).byte(b'/'))
+}
+
+/// The folding rules learned from a baseline, and what the baseline says about each folder. Everything
+/// is keyed by [`KeyHash`] so that learning from a million keys allocates almost nothing.
 #[derive(Debug, Default)]
 pub struct Rules {
-    /// (host, folder, kind) → family template.
-    l1: FxHashMap<HostKey, String>,
-    /// (host, parent pattern, kind) → family template.
-    l2: FxHashMap<HostKey, String>,
+    /// Folder families (host, folder, kind).
+    l1: FxHashSet<u64>,
+    /// Sibling-folder families (host, parent pattern, kind).
+    l2: FxHashSet<u64>,
     /// (host, folder) → what the baseline held there.
-    folders: FxHashMap<(Box<str>, Box<str>), FolderStats>,
-    /// (host, parent pattern) → distinct script names in sibling folders.
-    sibling_scripts: FxHashMap<(Box<str>, Box<str>), u32>,
+    folders: FxHashMap<u64, FolderStats>,
+    /// (host, parent pattern) → distinct script names in the sibling folders.
+    sibling_scripts: FxHashMap<u64, u32>,
 }
 
 /// What a folder held in the baseline (distinct names).
@@ -148,86 +208,99 @@ pub struct FolderStats {
 }
 
 impl Rules {
-    /// Learns rules from the baseline's keys (host, template), learned families included.
+    /// Learns rules from the baseline's keys (host, template), learned families included. The keys are
+    /// distinct, so names within a folder and kind are too: counting them is enough.
     pub fn learn<'a>(baseline: impl Iterator<Item = (&'a str, &'a str)>, cfg: FoldConfig) -> Rules {
-        let mut l1_names: FxHashMap<HostKey, FxHashSet<Box<str>>> = FxHashMap::default();
-        let mut l2_names: FxHashMap<HostKey, Siblings> = FxHashMap::default();
+        let mut l1_names: FxHashMap<u64, u32> = FxHashMap::default();
+        // Names under a parent pattern, and up to three distinct folders there.
+        let mut l2_names: FxHashMap<u64, (u32, [u64; 3])> = FxHashMap::default();
         let mut rules = Rules::default();
+        let dir_suffix = format!("{DIR}/");
         for (host, t) in baseline {
             let Some(s) = split(t) else { continue };
-            let k = kind(&s);
-            let fs = rules.folders.entry((host.into(), s.folder.into())).or_default();
+            let k = KindRef::of(&s);
+            let h = KeyHash::new(host);
+            let folder = h.bytes(s.folder.as_bytes());
+            let fs = rules.folders.entry(folder.0).or_default();
             // A family stands for many names.
             let family = s.name == NAME || s.name.strip_prefix(NAME).is_some_and(|r| r.starts_with('.'));
             let weight = if family { cfg.fold_min_script.max(cfg.fold_min) as u32 } else { 1 };
             if k.is_script() {
                 fs.scripts += weight;
+                if let Some(pp) = parent_hash(h, s.folder) {
+                    *rules.sibling_scripts.entry(pp.0).or_default() += weight;
+                }
             } else {
                 fs.others += weight;
             }
-            if k.is_script()
-                && let Some(pp) = parent_pattern(s.folder)
-            {
-                *rules.sibling_scripts.entry((host.into(), pp.into())).or_default() += weight;
-            }
             if family {
                 // A learned family: an L1 rule, or an L2 rule when its folder is itself folded.
-                if s.folder.ends_with(&format!("{DIR}/")) {
-                    rules.l2.insert((host.into(), s.folder.into(), k), t.to_string());
+                if s.folder.ends_with(&dir_suffix) {
+                    rules.l2.insert(folder.kind(&k).0);
                 } else {
-                    rules.l1.insert((host.into(), s.folder.into(), k), t.to_string());
+                    rules.l1.insert(folder.kind(&k).0);
                 }
                 continue;
             }
-            l1_names.entry((host.into(), s.folder.into(), k.clone())).or_default().insert(s.name.into());
+            *l1_names.entry(folder.kind(&k).0).or_default() += if k.is_script() { 1 } else { 1 << 16 };
             if !k.is_script()
-                && let Some(pp) = parent_pattern(s.folder)
+                && let Some(pp) = parent_hash(h, s.folder)
             {
-                let e = l2_names.entry((host.into(), pp.into(), k)).or_default();
-                e.0.insert(format!("{}{}", s.folder, s.name).into());
-                e.1.insert(s.folder.into());
+                let e = l2_names.entry(pp.kind(&k).0).or_default();
+                e.0 += 1;
+                if !e.1.contains(&folder.0)
+                    && let Some(slot) = e.1.iter_mut().find(|x| **x == 0)
+                {
+                    *slot = folder.0;
+                }
             }
         }
-        for ((host, folder, k), names) in l1_names {
-            let min = if k.is_script() { cfg.fold_min_script } else { cfg.fold_min };
-            if names.len() >= min {
-                let t = family_template(&folder, &k);
-                rules.l1.entry((host, folder, k)).or_insert(t);
+        for (key, n) in l1_names {
+            // Script names count in the low 16 bits, others above: a key has only one kind, so one of
+            // the two is zero.
+            let (scripts, others) = (n & 0xffff, n >> 16);
+            if (scripts > 0 && scripts as usize >= cfg.fold_min_script)
+                || (others > 0 && others as usize >= cfg.fold_min)
+            {
+                rules.l1.insert(key);
             }
         }
-        for ((host, pp, k), (names, folders)) in l2_names {
-            if folders.len() >= 3 && names.len() >= 2 * cfg.fold_min {
-                let t = family_template(&pp, &k);
-                rules.l2.entry((host, pp, k)).or_insert(t);
+        for (key, (names, folders)) in l2_names {
+            if folders.iter().all(|f| *f != 0) && names as usize >= 2 * cfg.fold_min {
+                rules.l2.insert(key);
             }
         }
         rules
     }
 
     /// The family a key folds into, if any.
-    pub fn family(&self, host: &str, template: &str) -> Option<&str> {
+    pub fn family(&self, host: &str, template: &str) -> Option<String> {
         if is_family(template) {
             return None;
         }
         let s = split(template)?;
-        let k = kind(&s);
-        if let Some(t) = self.l1.get(&(host.into(), s.folder.into(), k.clone())) {
-            return Some(t);
+        let k = KindRef::of(&s);
+        let h = KeyHash::new(host);
+        if self.l1.contains(&h.bytes(s.folder.as_bytes()).kind(&k).0) {
+            return Some(family_template(s.folder, &kind(&s)));
         }
         if k.is_script() {
             return None;
         }
-        let pp = parent_pattern(s.folder)?;
-        self.l2.get(&(host.into(), pp.into(), k)).map(String::as_str)
+        let pp = parent_hash(h, s.folder)?;
+        if self.l2.contains(&pp.kind(&k).0) {
+            return Some(family_template(&parent_pattern(s.folder)?, &kind(&s)));
+        }
+        None
     }
 
     /// What the baseline held in a key's folder, and distinct scripts in its sibling folders.
     pub fn folder(&self, host: &str, template: &str) -> (Option<FolderStats>, u32) {
         let Some(s) = split(template) else { return (None, 0) };
-        let fs = self.folders.get(&(host.into(), s.folder.into())).copied();
-        let sib = parent_pattern(s.folder)
-            .and_then(|pp| self.sibling_scripts.get(&(host.into(), pp.into())).copied())
-            .unwrap_or(0);
+        let h = KeyHash::new(host);
+        let fs = self.folders.get(&h.bytes(s.folder.as_bytes()).0).copied();
+        let sib =
+            parent_hash(h, s.folder).and_then(|pp| self.sibling_scripts.get(&pp.0).copied()).unwrap_or(0);
         (fs, sib)
     }
 }
@@ -258,7 +331,7 @@ mod tests {
             (0..5).map(|i| ("h".into(), format!("/img/p{i}.png"))).collect();
         keys.extend((0..5).map(|i| ("h".to_string(), format!("/img/s{i}.php"))));
         let r = Rules::learn(keys.iter().map(|(h, t)| (h.as_str(), t.as_str())), CFG);
-        assert_eq!(r.family("h", "/img/new.png"), Some("/img/{name}.png"));
+        assert_eq!(r.family("h", "/img/new.png").as_deref(), Some("/img/{name}.png"));
         assert_eq!(r.family("h", "/img/new.php"), None);
         assert_eq!(r.family("h", "/img/new.png.php"), None);
         assert_eq!(r.family("other", "/img/new.png"), None);
@@ -273,12 +346,12 @@ mod tests {
             keys.extend((0..3).map(|i| ("h".to_string(), format!("/docs/{d}/p{i}.html"))));
         }
         let r = Rules::learn(keys.iter().map(|(h, t)| (h.as_str(), t.as_str())), CFG);
-        assert_eq!(r.family("h", "/app/new.php"), Some("/app/{name}.php"));
-        assert_eq!(r.family("h", "/docs/zzz/new.html"), Some("/docs/{dir}/{name}.html"));
+        assert_eq!(r.family("h", "/app/new.php").as_deref(), Some("/app/{name}.php"));
+        assert_eq!(r.family("h", "/docs/zzz/new.html").as_deref(), Some("/docs/{dir}/{name}.html"));
         // A learned family in the state is a rule by itself.
         let fam = [("h", "/docs/{dir}/{name}.html"), ("h", "/b/{int}/{name}/")];
         let r = Rules::learn(fam.into_iter(), CFG);
-        assert_eq!(r.family("h", "/docs/q/new.html"), Some("/docs/{dir}/{name}.html"));
-        assert_eq!(r.family("h", "/b/{int}/slug/"), Some("/b/{int}/{name}/"));
+        assert_eq!(r.family("h", "/docs/q/new.html").as_deref(), Some("/docs/{dir}/{name}.html"));
+        assert_eq!(r.family("h", "/b/{int}/slug/").as_deref(), Some("/b/{int}/{name}/"));
     }
 }

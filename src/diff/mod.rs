@@ -270,6 +270,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             ),
         );
     }
+    // Freeing a million small strings one by one takes longer than the rest of a state save; the
+    // process is about to exit, so let the kernel take the memory back in one go.
+    std::mem::forget(st);
+    std::mem::forget(agg);
     if args.exit_code && printed_new > 0 {
         return Ok(ExitCode::from(1));
     }
@@ -400,7 +404,7 @@ fn decide(st: &mut State, agg: &Aggregate, window_end: Option<Timestamp>, cfg: F
             match target {
                 None if !in_state && !in_window(k.first) => pending_new.push((host, t, k)),
                 _ => {
-                    let target = target.unwrap_or(t);
+                    let target = target.as_deref().unwrap_or(t);
                     let target_in_state = st.key(host, target).is_some();
                     merge_into(&mut resolved, host, target, k, in_state || target_in_state);
                 }
@@ -487,7 +491,7 @@ fn decide(st: &mut State, agg: &Aggregate, window_end: Option<Timestamp>, cfg: F
     for (host, keys) in &st.keys {
         for t in keys.keys() {
             if let Some(f) = rules.family(host, t) {
-                moves.push((host.clone(), t.clone(), f.to_string()));
+                moves.push((host.clone(), t.clone(), f));
             }
         }
     }

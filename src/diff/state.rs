@@ -120,18 +120,76 @@ pub struct State {
     pub keys: BTreeMap<String, BTreeMap<String, StateKey>>,
 }
 
-#[derive(Deserialize)]
-struct Line<'a> {
-    #[serde(borrow)]
-    host: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow)]
-    template: Option<std::borrow::Cow<'a, str>>,
-    verdict: Option<Stored>,
-    first_seen: Option<Timestamp>,
-    last_seen: Option<Timestamp>,
-    count: Option<u64>,
-    baseline_client_hashes: Option<&'a str>,
-    baseline_user_agent_hashes: Option<&'a str>,
+enum Parsed {
+    Key(String, String, StateKey),
+    Host(String, HostBaseline),
+}
+
+/// One line after the header.
+fn parse_line(raw: &[u8], scan: &mut crate::jsonscan::Scan) -> Result<Parsed> {
+    use crate::jsonscan::{raw as span, str_value};
+    scan.line(raw)?;
+    let get = |k: &str| scan.get(raw, k).filter(|f| !crate::jsonscan::is_null(raw, f));
+    let string = |k: &str| -> Result<Option<String>> {
+        match get(k) {
+            None => Ok(None),
+            Some(f) => str_value(raw, &f)
+                .map(|v| Some(v.into_owned()))
+                .ok_or_else(|| anyhow::anyhow!("{k} is not a string")),
+        }
+    };
+    let time = |k: &str| -> Result<Option<Timestamp>> {
+        match string(k)? {
+            None => Ok(None),
+            Some(t) => Timestamp::parse_rfc3339(&t)
+                .map(Some)
+                .ok_or_else(|| anyhow::anyhow!("{k} {t:?} is not RFC 3339")),
+        }
+    };
+    let host = string("host")?.unwrap_or_default();
+    if let Some(t) = string("template")? {
+        let verdict = match string("verdict")?.as_deref() {
+            Some("learned") => Stored::Learned,
+            Some("new") => Stored::New,
+            Some("accepted") => Stored::Accepted,
+            Some(v) => bail!("unknown verdict {v:?} (learned, new or accepted)"),
+            None => bail!("key line needs verdict, first_seen and last_seen"),
+        };
+        let (Some(first_seen), Some(last_seen)) = (time("first_seen")?, time("last_seen")?) else {
+            bail!("key line needs verdict, first_seen and last_seen");
+        };
+        let count = match get("count") {
+            None => 0,
+            Some(f) => {
+                crate::jsonscan::u64_value(raw, &f).ok_or_else(|| anyhow::anyhow!("count is not a count"))?
+            }
+        };
+        return Ok(Parsed::Key(host, t, StateKey { verdict, first_seen, last_seen, count }));
+    }
+    let (c, u) = (get("baseline_client_hashes"), get("baseline_user_agent_hashes"));
+    if c.is_none() && u.is_none() {
+        bail!("neither a key line (template) nor a host line (baseline_client_hashes)");
+    }
+    let hashes = |f: Option<crate::jsonscan::Field>, what: &str| -> Result<Vec<u32>> {
+        match f {
+            None => Ok(Vec::new()),
+            Some(f) => {
+                let v = span(raw, f.val);
+                let body = v
+                    .strip_prefix(b"\"")
+                    .and_then(|v| v.strip_suffix(b"\""))
+                    .ok_or_else(|| anyhow::anyhow!("{what} is not a string"))?;
+                decode_hashes(std::str::from_utf8(body)?).with_context(|| what.to_string())
+            }
+        }
+    };
+    Ok(Parsed::Host(
+        host,
+        HostBaseline {
+            clients: hashes(c, "baseline_client_hashes")?,
+            user_agents: hashes(u, "baseline_user_agent_hashes")?,
+        },
+    ))
 }
 
 impl State {
@@ -150,7 +208,7 @@ impl State {
         Self::parse(&text).with_context(|| path.display().to_string())
     }
 
-    /// Parses state text; errors carry `line N:` (the caller adds the file name).
+    /// Parses state text; errors carry `N:` (the caller adds the file name).
     pub fn parse(text: &[u8]) -> Result<State> {
         let mut lines =
             text.split(|&b| b == b'\n').enumerate().filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace));
@@ -169,63 +227,65 @@ impl State {
             bail!("1: not a baseline-diff state file (format version 0)");
         }
         let mut st = State { header, ..State::default() };
+        // Keys are collected per host and bulk-loaded: a file written by `save` is sorted, and building a
+        // BTreeMap from sorted input is linear.
+        let mut keys: BTreeMap<String, Vec<(String, StateKey)>> = BTreeMap::new();
+        let mut scan = crate::jsonscan::Scan::default();
         for (i, raw) in lines {
             let n = i + 1;
-            let l: Line<'_> =
-                serde_json::from_slice(raw).with_context(|| format!("{n}: invalid state line"))?;
-            let host = l.host.as_deref().unwrap_or("").to_string();
-            if let Some(t) = l.template {
-                let (Some(verdict), Some(first_seen), Some(last_seen)) =
-                    (l.verdict, l.first_seen, l.last_seen)
-                else {
-                    bail!("{n}: key line needs verdict, first_seen and last_seen");
-                };
-                let key = StateKey { verdict, first_seen, last_seen, count: l.count.unwrap_or(0) };
-                if st.keys.entry(host).or_default().insert(t.into_owned(), key).is_some() {
-                    bail!("{n}: duplicate key");
+            let l = parse_line(raw, &mut scan).with_context(|| format!("{n}: invalid state line"))?;
+            match l {
+                Parsed::Key(host, t, key) => keys.entry(host).or_default().push((t, key)),
+                Parsed::Host(host, hb) => {
+                    st.hosts.insert(host, hb);
                 }
-            } else if l.baseline_client_hashes.is_some() || l.baseline_user_agent_hashes.is_some() {
-                let hb = HostBaseline {
-                    clients: decode_hashes(l.baseline_client_hashes.unwrap_or(""))
-                        .with_context(|| format!("{n}: baseline_client_hashes"))?,
-                    user_agents: decode_hashes(l.baseline_user_agent_hashes.unwrap_or(""))
-                        .with_context(|| format!("{n}: baseline_user_agent_hashes"))?,
-                };
-                st.hosts.insert(host, hb);
-            } else {
-                bail!("{n}: neither a key line (template) nor a host line (baseline_client_hashes)");
             }
+        }
+        for (host, mut v) in keys {
+            let before = v.len();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v.dedup_by(|a, b| a.0 == b.0);
+            if v.len() != before {
+                bail!("duplicate key for host {host:?}");
+            }
+            st.keys.insert(host, v.into_iter().collect());
         }
         Ok(st)
     }
 
     /// The state as text.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(64 + self.keys.values().map(|k| k.len() * 160).sum::<usize>());
-        serde_json::to_writer(&mut out, &self.header).expect("header serialises");
+        let mut out = Vec::new();
+        self.write_to(&mut out).expect("writing to memory");
+        out
+    }
+
+    /// Writes the state as text, a line at a time.
+    pub fn write_to(&self, w: &mut impl Write) -> std::io::Result<()> {
+        let mut out = Vec::with_capacity(1 << 16);
+        serde_json::to_writer(&mut out, &self.header).map_err(std::io::Error::from)?;
         out.push(b'\n');
         for (host, hb) in &self.hosts {
             out.extend_from_slice(b"{\"host\":");
             jsonw::write_str(&mut out, host.as_bytes(), jsonw::Escape::Backslash);
-            out.extend_from_slice(
-                format!(",\"baseline_clients\":{},\"baseline_client_hashes\":\"", hb.clients.len())
-                    .as_bytes(),
-            );
+            out.extend_from_slice(b",\"baseline_clients\":");
+            jsonw::push_decimal(&mut out, hb.clients.len() as u64);
+            out.extend_from_slice(b",\"baseline_client_hashes\":\"");
             out.extend_from_slice(encode_hashes(&hb.clients).as_bytes());
-            out.extend_from_slice(
-                format!(
-                    "\",\"baseline_user_agents\":{},\"baseline_user_agent_hashes\":\"",
-                    hb.user_agents.len()
-                )
-                .as_bytes(),
-            );
+            out.extend_from_slice(b"\",\"baseline_user_agents\":");
+            jsonw::push_decimal(&mut out, hb.user_agents.len() as u64);
+            out.extend_from_slice(b",\"baseline_user_agent_hashes\":\"");
             out.extend_from_slice(encode_hashes(&hb.user_agents).as_bytes());
             out.extend_from_slice(b"\"}\n");
+            w.write_all(&out)?;
+            out.clear();
         }
         for (host, keys) in &self.keys {
+            let mut hbuf = Vec::new();
+            jsonw::write_str(&mut hbuf, host.as_bytes(), jsonw::Escape::Backslash);
             for (t, k) in keys {
                 out.extend_from_slice(b"{\"host\":");
-                jsonw::write_str(&mut out, host.as_bytes(), jsonw::Escape::Backslash);
+                out.extend_from_slice(&hbuf);
                 out.extend_from_slice(b",\"template\":");
                 jsonw::write_str(&mut out, t.as_bytes(), jsonw::Escape::Backslash);
                 out.extend_from_slice(b",\"verdict\":\"");
@@ -234,10 +294,16 @@ impl State {
                 k.first_seen.write_rfc3339(&mut out);
                 out.extend_from_slice(b"\",\"last_seen\":\"");
                 k.last_seen.write_rfc3339(&mut out);
-                out.extend_from_slice(format!("\",\"count\":{}}}\n", k.count).as_bytes());
+                out.extend_from_slice(b"\",\"count\":");
+                jsonw::push_decimal(&mut out, k.count);
+                out.extend_from_slice(b"}\n");
+                if out.len() >= 1 << 16 {
+                    w.write_all(&out)?;
+                    out.clear();
+                }
             }
         }
-        out
+        w.write_all(&out)
     }
 
     /// Writes the state to `path` atomically: a temporary file beside it, fsync, rename, fsync the
@@ -252,7 +318,7 @@ impl State {
         let result = (|| -> Result<()> {
             let f = File::create(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
             let mut w = BufWriter::with_capacity(1 << 20, f);
-            w.write_all(&self.to_bytes())?;
+            self.write_to(&mut w)?;
             let f = w.into_inner().map_err(|e| e.into_error())?;
             f.sync_all().with_context(|| format!("{}: fsync", tmp.display()))?;
             drop(f);
@@ -369,7 +435,7 @@ mod tests {
         let mut text = sample().to_bytes();
         text.extend_from_slice(b"{\"host\":\"h\",\"template\":\"/x\"}\n");
         let e = format!("{:#}", State::parse(&text).unwrap_err());
-        assert!(e.starts_with("4: key line needs"), "{e}");
+        assert!(e.starts_with("4: invalid state line: key line needs"), "{e}");
         let e = format!("{:#}", State::parse(b"{\"webshell_hunt_state\":9}\n").unwrap_err());
         assert!(e.contains("newer baseline-diff"), "{e}");
         let e = format!("{:#}", State::parse(b"").unwrap_err());

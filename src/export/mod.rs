@@ -499,7 +499,10 @@ impl FileExport<'_> {
             Err(why) => {
                 st.bad += 1;
                 if st.bad <= self.show_bad {
-                    cli::warn(NAME, format_args!("{}:{line_no}: not {}: {why}", self.name, self.format.name()));
+                    cli::warn(
+                        NAME,
+                        format_args!("{}:{line_no}: not {}: {why}", self.name, self.format.name()),
+                    );
                 }
             }
         }

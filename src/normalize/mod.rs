@@ -267,7 +267,8 @@ fn transform(
     };
     let hits = match field("count") {
         None => 1,
-        Some(f) => jsonscan::u64_value(line, &f).ok_or_else(|| anyhow::anyhow!("invalid record: count is not a count"))?,
+        Some(f) => jsonscan::u64_value(line, &f)
+            .ok_or_else(|| anyhow::anyhow!("invalid record: count is not a count"))?,
     };
     let code = match field("status") {
         None => None,
@@ -302,7 +303,8 @@ fn transform(
     let query = query_field.as_deref().or(canon.query.as_deref()).filter(|q| !q.is_empty());
     let mut anomalies: Vec<std::borrow::Cow<'_, str>> = match field("anomalies") {
         None => Vec::new(),
-        Some(f) => jsonscan::str_array(line, &f).ok_or_else(|| anyhow::anyhow!("invalid record: anomalies is not a list"))?,
+        Some(f) => jsonscan::str_array(line, &f)
+            .ok_or_else(|| anyhow::anyhow!("invalid record: anomalies is not a list"))?,
     };
     let had_anomalies = field("anomalies").is_some();
     for name in canon.anomalies.names() {
@@ -413,7 +415,8 @@ pub fn choose_profile(arg: ProfileArg, server: Option<&str>, path: &str) -> Prof
         ProfileArg::Java => return Profile::Java,
         ProfileArg::Auto => {}
     }
-    const JAVA_SERVERS: &[&str] = &["tomcat", "jetty", "java", "wildfly", "jboss", "weblogic", "websphere", "undertow"];
+    const JAVA_SERVERS: &[&str] =
+        &["tomcat", "jetty", "java", "wildfly", "jboss", "weblogic", "websphere", "undertow"];
     const BACK_END_UNKNOWN: &[&str] = &["alb", "elb", "cloudfront"];
     if let Some(s) = server {
         if ["iis", "microsoft-iis", "w3svc"].iter().any(|x| x.eq_ignore_ascii_case(s)) {

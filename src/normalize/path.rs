@@ -152,7 +152,10 @@ const fn clean_table(profile: Profile) -> [bool; 256] {
     while b < 256 {
         let c = b as u8;
         let ok = c.is_ascii_alphanumeric()
-            || matches!(c, b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',')
+            || matches!(
+                c,
+                b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b','
+            )
             || matches!(c, b'=' | b'@' | b'/')
             || (c == b';' && !matches!(profile, Profile::Iis | Profile::Java))
             || (c == b':' && !matches!(profile, Profile::Iis));
@@ -161,7 +164,8 @@ const fn clean_table(profile: Profile) -> [bool; 256] {
     }
     t
 }
-const CLEAN: [[bool; 256]; 3] = [clean_table(Profile::Generic), clean_table(Profile::Iis), clean_table(Profile::Java)];
+const CLEAN: [[bool; 256]; 3] =
+    [clean_table(Profile::Generic), clean_table(Profile::Iis), clean_table(Profile::Java)];
 
 /// True when `raw` is canonical already under `profile`: an origin-form path of clean bytes with no
 /// `//` and no dot segment (and, for IIS, no segment ending in a dot). Most logged paths are; they skip
@@ -183,7 +187,8 @@ fn is_canonical(raw: &str, profile: Profile) -> bool {
         if c == b'.' && prev == b'/' {
             // `/.`, `/..` as a whole segment.
             let rest = &b[i + 1..];
-            if rest.is_empty() || rest[0] == b'/' || (rest[0] == b'.' && (rest.len() == 1 || rest[1] == b'/')) {
+            if rest.is_empty() || rest[0] == b'/' || (rest[0] == b'.' && (rest.len() == 1 || rest[1] == b'/'))
+            {
                 return false;
             }
         }
@@ -198,7 +203,12 @@ fn is_canonical(raw: &str, profile: Profile) -> bool {
 /// Canonicalises a request target as logged.
 pub fn canonicalize(raw: &str, profile: Profile) -> Canonical<'_> {
     if is_canonical(raw, profile) {
-        return Canonical { host: None, path: Cow::Borrowed(raw), query: None, anomalies: Anomalies::default() };
+        return Canonical {
+            host: None,
+            path: Cow::Borrowed(raw),
+            query: None,
+            anomalies: Anomalies::default(),
+        };
     }
     let mut an = Anomalies::default();
     let mut host = None;

@@ -171,7 +171,7 @@ fn corrupt_newer_and_empty_states_are_errors_naming_the_line() {
     let out = diff(&state, &[], "");
     assert_eq!(out.status.code(), Some(2));
     let want =
-        format!("baseline-diff: {}: {n}: invalid state line: unknown variant `maybe`", state.display());
+        format!("baseline-diff: {}: {n}: invalid state line: unknown verdict \"maybe\"", state.display());
     assert!(stderr(&out).starts_with(&want), "{}", stderr(&out));
 
     std::fs::write(&state, "{\"webshell_hunt_state\":2}\n").unwrap();

@@ -177,7 +177,11 @@ fn bad_record_names_input_and_line() {
     let err = stderr(&out);
     assert!(err.starts_with("path-normalize: <stdin>:3: invalid record: path is not a string"), "{err}");
     let out = run("path-normalize", &[], b"{\"path\":\"/a\",}\n");
-    assert!(stderr(&out).starts_with("path-normalize: <stdin>:1: invalid record: expected a key at column 14"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("path-normalize: <stdin>:1: invalid record: expected a key at column 14"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

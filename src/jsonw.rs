@@ -36,7 +36,8 @@ const HEX: &[u8; 16] = b"0123456789ABCDEF";
 pub fn write_str(out: &mut Vec<u8>, bytes: &[u8], esc: Escape) -> Escaped {
     // Almost every field is printable ASCII without quotes or backslashes: one vectorisable pass says so,
     // and the bytes are copied as they are, with no UTF-8 decoding and no per-byte branches.
-    let plain = bytes.iter().fold(true, |ok, &b| ok & (b.wrapping_sub(0x20) < 0x5f) & (b != b'"') & (b != b'\\'));
+    let plain =
+        bytes.iter().fold(true, |ok, &b| ok & (b.wrapping_sub(0x20) < 0x5f) & (b != b'"') & (b != b'\\'));
     if plain {
         out.reserve(bytes.len() + 2);
         out.push(b'"');

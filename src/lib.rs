@@ -17,6 +17,7 @@ pub mod jsonscan;
 pub mod jsonw;
 pub mod manual;
 pub mod normalize;
+pub mod par;
 pub mod pathkind;
 pub mod record;
 pub mod report;

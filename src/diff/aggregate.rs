@@ -91,9 +91,13 @@ impl KeyStats {
         n as f64 / self.count.max(1) as f64
     }
 
-    /// Adds `other`'s requests to this key's (used when keys fold into one template).
+    /// Adds `other`'s requests to this key's: keys folding into one template, or the same key counted by
+    /// two threads. Every part is order-free, so merging gives what one pass over all lines gives.
     pub fn merge(&mut self, other: &KeyStats) {
-        if other.first < self.first {
+        if other.count == 0 {
+            return;
+        }
+        if self.count == 0 || (other.first, &other.first_source) < (self.first, &self.first_source) {
             self.first = other.first;
             self.first_source = other.first_source.clone();
         }
@@ -105,31 +109,13 @@ impl KeyStats {
         for (s, n) in &other.statuses {
             bump_status(&mut self.statuses, *s, *n);
         }
-        for (v, n) in other.clients.sorted() {
-            self.clients.add(v, n, SAMPLE_CLIENTS);
-            self.distinct_clients.add(v);
-        }
-        let (dc, capped) = other.distinct_clients.count();
-        if capped {
-            self.distinct_clients.add_at_least(dc + 1);
-        }
-        for (v, n) in other.uas.sorted() {
-            self.uas.add(v, n, SAMPLE_UAS);
-        }
-        for (v, n) in other.queries.sorted() {
-            self.queries.add(v, n, SAMPLE_QUERIES);
-        }
-        for (v, n) in other.paths.sorted() {
-            self.paths.add(v, n, SAMPLE_PATHS);
-            self.distinct_paths.add(v);
-        }
-        let (dp, capped) = other.distinct_paths.count();
-        if capped {
-            self.distinct_paths.add_at_least(dp + 1);
-        }
-        for (v, n) in other.raw_paths.sorted() {
-            self.raw_paths.add(v, n, SAMPLE_PATHS);
-        }
+        self.clients.merge(&other.clients, SAMPLE_CLIENTS);
+        self.distinct_clients.merge(&other.distinct_clients);
+        self.uas.merge(&other.uas, SAMPLE_UAS);
+        self.queries.merge(&other.queries, SAMPLE_QUERIES);
+        self.paths.merge(&other.paths, SAMPLE_PATHS);
+        self.distinct_paths.merge(&other.distinct_paths);
+        self.raw_paths.merge(&other.raw_paths, SAMPLE_PATHS);
         for a in &other.anomalies {
             add_name(&mut self.anomalies, a, 64);
         }
@@ -147,12 +133,16 @@ impl KeyStats {
     }
 }
 
+/// Counts per name, sorted by name; at most 32 names (a flood of garbage methods keeps the first 32 in
+/// sort order, whatever order they came in).
 fn bump(v: &mut Vec<(Box<str>, u64)>, k: &str, n: u64) {
-    if let Some(e) = v.iter_mut().find(|e| &*e.0 == k) {
-        e.1 += n;
-    } else if v.len() < 32 {
-        // Methods are few; a flood of garbage methods is capped.
-        v.push((k.into(), n));
+    match v.binary_search_by(|e| (*e.0).cmp(k)) {
+        Ok(i) => v[i].1 += n,
+        Err(i) if i < 32 => {
+            v.insert(i, (k.into(), n));
+            v.truncate(32);
+        }
+        Err(_) => {}
     }
 }
 
@@ -163,9 +153,13 @@ fn bump_status(v: &mut Vec<(u16, u64)>, k: u16, n: u64) {
     }
 }
 
+/// A sorted set of names, capped at the `cap` first in sort order (order-free).
 fn add_name(v: &mut Vec<Box<str>>, name: &str, cap: usize) {
-    if v.len() < cap && !v.iter().any(|x| &**x == name) {
-        v.push(name.into());
+    if let Err(i) = v.binary_search_by(|e| (**e).cmp(name))
+        && i < cap
+    {
+        v.insert(i, name.into());
+        v.truncate(cap);
     }
 }
 
@@ -208,6 +202,39 @@ pub struct Aggregate {
 }
 
 impl Aggregate {
+    /// Adds another aggregate (of other lines): the result is the aggregate of all the lines.
+    pub fn merge(&mut self, other: Aggregate) {
+        self.records += other.records;
+        self.requests += other.requests;
+        self.span = match (self.span, other.span) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (x, None) | (None, x) => x,
+        };
+        for (host, od) in other.hosts {
+            let hd = self.hosts.entry(host).or_default();
+            hd.requests += od.requests;
+            for (h, n) in od.hourly {
+                *hd.hourly.entry(h).or_default() += n;
+            }
+            for (c, t) in od.clients_first {
+                let e = hd.clients_first.entry(c).or_insert(t);
+                *e = (*e).min(t);
+            }
+            for (u, t) in od.uas_first {
+                let e = hd.uas_first.entry(u).or_insert(t);
+                *e = (*e).min(t);
+            }
+            for (t, k) in od.keys {
+                match hd.keys.get_mut(&t) {
+                    Some(mine) => mine.merge(&k),
+                    None => {
+                        hd.keys.insert(t, k);
+                    }
+                }
+            }
+        }
+    }
+
     /// Adds one record, the JSON text of one line; `scan` is a reused scanner.
     pub fn add_line(&mut self, line: &[u8], scan: &mut Scan) -> Result<()> {
         scan.line(line).map_err(|e| anyhow::anyhow!("invalid record: {e}"))?;
@@ -341,7 +368,12 @@ impl Aggregate {
             Some(k) => k,
             None => hd.keys.entry(template.into()).or_insert_with(|| KeyStats::new(first)),
         };
-        if first < k.first || k.count == 0 {
+        // The earliest request's source; among requests at the same instant the smallest source, so the
+        // answer does not depend on line order.
+        if k.count == 0
+            || first < k.first
+            || (first == k.first && r.source.as_deref() < k.first_source.as_deref())
+        {
             k.first = first;
             k.first_source = r.source.as_deref().map(Into::into);
         }

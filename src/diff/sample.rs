@@ -1,10 +1,12 @@
-//! Bounded summaries of what a key saw: top-K samples, distinct counts, stable hashes.
+//! Bounded summaries of what a key saw: samples, distinct counts, stable hashes.
 //!
 //! A key can be requested millions of times by millions of clients; what `baseline-diff` keeps per key
-//! must not grow with that. [`TopK`] is the Space-Saving algorithm (Metwally et al., 2005): K counters,
-//! exact while a key has at most K distinct values (a web shell has one or two clients), and for busier
-//! keys the heavy hitters with counts that overestimate by at most the smallest counter. [`Distinct`]
-//! counts distinct values exactly up to a cap, by 32-bit hashes.
+//! must not grow with that. [`TopK`] keeps the K distinct values with the smallest hashes (a bottom-K
+//! sketch) with exact counts: a web shell's one or two clients are all there, a busy page keeps a fair
+//! sample of its clients. Unlike heavy-hitter sketches it does not depend on the order of the lines, and
+//! two sketches merge into exactly the sketch of the combined input, so results are the same whatever
+//! order lines arrive in and however the input is split between threads. [`Distinct`] counts distinct
+//! values exactly up to a cap, by 32-bit hashes, with the same two properties.
 
 /// A stable 64-bit hash (the same in every run, build and machine: it is written into state files):
 /// eight bytes at a time, multiply-rotate, then the MurmurHash3 finaliser so every output bit depends
@@ -36,11 +38,10 @@ pub fn hash32(s: &str) -> u32 {
     (h ^ (h >> 32)) as u32
 }
 
-/// The K most frequent values with their counts (Space-Saving).
+/// K distinct values (those with the smallest [`hash32`], ties by value) with exact counts.
 #[derive(Debug, Clone, Default)]
 pub struct TopK {
-    /// (hash of the value, value, count). The hash makes the common miss cheap; the `String` keeps its
-    /// capacity when Space-Saving replaces the value, so a busy key does not allocate per request.
+    /// (hash, value, count), sorted by (hash, value). A replaced slot's `String` keeps its capacity.
     items: Vec<(u32, String, u64)>,
 }
 
@@ -52,24 +53,38 @@ impl TopK {
 
     /// [`TopK::add`] with `v`'s [`hash32`] already computed.
     pub fn add_hashed(&mut self, v: &str, h: u32, n: u64, k: usize) {
+        // The common cases first: the value is there, or the sketch is full and it sorts after the last.
         if let Some(e) = self.items.iter_mut().find(|e| e.0 == h && e.1 == v) {
             e.2 += n;
             return;
         }
-        if self.items.len() < k {
-            self.items.push((h, v.to_string(), n));
+        if self.items.len() >= k
+            && let Some(last) = self.items.last()
+            && (h, v) > (last.0, last.1.as_str())
+        {
             return;
         }
-        // Replace the smallest counter; the newcomer inherits its count (the Space-Saving bound).
-        if let Some(min) = self.items.iter_mut().min_by_key(|e| e.2) {
-            min.0 = h;
-            min.1.clear();
-            min.1.push_str(v);
-            min.2 += n;
+        let at = self.items.partition_point(|e| (e.0, e.1.as_str()) < (h, v));
+        if self.items.len() >= k {
+            let Some(mut slot) = self.items.pop() else { return };
+            slot.0 = h;
+            slot.1.clear();
+            slot.1.push_str(v);
+            slot.2 = n;
+            self.items.insert(at, slot);
+        } else {
+            self.items.insert(at, (h, v.to_string(), n));
         }
     }
 
-    /// The values, most frequent first (ties by value, for determinism).
+    /// Adds another sketch (of other lines); the result is the sketch of all the lines.
+    pub fn merge(&mut self, other: &TopK, k: usize) {
+        for (h, v, n) in &other.items {
+            self.add_hashed(v, *h, *n, k);
+        }
+    }
+
+    /// The values, most frequent first (ties by value).
     pub fn sorted(&self) -> Vec<(&str, u64)> {
         let mut v: Vec<(&str, u64)> = self.items.iter().map(|(_, s, n)| (s.as_str(), *n)).collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
@@ -113,6 +128,18 @@ impl Distinct {
         }
     }
 
+    /// Adds another counter's values.
+    pub fn merge(&mut self, other: &Distinct) {
+        if other.saturated {
+            self.saturated = true;
+            self.hashes = Vec::new();
+            return;
+        }
+        for h in &other.hashes {
+            self.add_hashed(*h);
+        }
+    }
+
     /// Adds a count reported by a source (an aggregated row's `distinct_clients`) that is at least `n`.
     pub fn add_at_least(&mut self, n: u64) {
         if n as usize > Self::CAP {
@@ -132,18 +159,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn topk_exact_when_small_and_keeps_heavy_hitters() {
+    fn topk_exact_when_small_and_order_free() {
         let mut t = TopK::default();
         for (v, n) in [("a", 5), ("b", 1), ("a", 2)] {
             t.add(v, n, 3);
         }
         assert_eq!(t.sorted(), vec![("a", 7), ("b", 1)]);
-        let mut t = TopK::default();
-        for i in 0..1000 {
-            t.add(&format!("noise{i}"), 1, 4);
-            t.add("heavy", 3, 4);
+        // Any order, any split: the same sketch.
+        let vals: Vec<String> = (0..500).map(|i| format!("10.0.{}.{}", i % 7, i % 113)).collect();
+        let mut fwd = TopK::default();
+        vals.iter().for_each(|v| fwd.add(v, 1, 4));
+        let mut rev = TopK::default();
+        vals.iter().rev().for_each(|v| rev.add(v, 1, 4));
+        let (mut a, mut b) = (TopK::default(), TopK::default());
+        vals[..200].iter().for_each(|v| a.add(v, 1, 4));
+        vals[200..].iter().for_each(|v| b.add(v, 1, 4));
+        a.merge(&b, 4);
+        assert_eq!(fwd.sorted(), rev.sorted());
+        assert_eq!(fwd.sorted(), a.sorted());
+        // Counts of the sampled values are exact.
+        for (v, n) in fwd.sorted() {
+            assert_eq!(n as usize, vals.iter().filter(|x| *x == v).count());
         }
-        assert_eq!(t.sorted()[0].0, "heavy");
     }
 
     #[test]

@@ -138,6 +138,10 @@ pub struct Args {
     #[arg(long, value_name = "SPEC", default_value = "all")]
     pub method: String,
 
+    /// Worker threads (default: the cores available; 1 with --line-buffered).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
     /// Input file instead of stdin (`-` is stdin).
     #[arg(value_name = "FILE", default_value = "-")]
     pub input: String,
@@ -157,24 +161,36 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let method = MethodFilter::parse(&args.method).map_err(|e| anyhow::anyhow!("--method: {e}"))?;
     let mut out = Output::stdout(args.line_buffered);
     let mut st = Stats::default();
-    let mut lines = input::open(&args.input)?.lines();
-    let mut obuf = Vec::with_capacity(128 << 10);
-    let mut scratch = Scratch::default();
-    loop {
-        let Some(l) = lines.next_line()? else { break };
-        let line = l.bytes;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        if let Err(e) = transform(line, args.profile, &status, &method, &mut scratch, &mut obuf, &mut st) {
-            return Err(e).with_context(|| lines.here());
-        }
-        if out.is_line_buffered() || obuf.len() >= 64 << 10 {
+    let input = input::open(&args.input)?;
+    let name = input.name.clone();
+    // Blocks of records are normalised on several cores and written back in input order.
+    let line_buffered = args.line_buffered || out.is_line_buffered();
+    let threads = if line_buffered { 1 } else { args.threads.unwrap_or_else(crate::par::default_threads) };
+    crate::par::for_each_block(
+        &name,
+        input.into_reader(),
+        threads,
+        Scratch::default,
+        |sc, block| {
+            let mut obuf = Vec::with_capacity(block.data.len() + block.data.len() / 4);
+            let mut bst = Stats::default();
+            for (no, line, _) in block.lines() {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                transform(line, args.profile, &status, &method, sc, &mut obuf, &mut bst)
+                    .with_context(|| format!("{name}:{no}"))?;
+            }
+            Ok((obuf, bst))
+        },
+        |(obuf, bst)| {
+            st.kept += bst.kept;
+            st.by_status += bst.by_status;
+            st.by_method += bst.by_method;
             out.write_line(&obuf)?;
-            obuf.clear();
-        }
-    }
-    out.write_line(&obuf)?;
+            Ok(())
+        },
+    )?;
     out.finish()?;
     if !args.quiet && st.by_status + st.by_method > 0 {
         cli::warn(

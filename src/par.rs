@@ -1,0 +1,271 @@
+//! Line-oriented work on several cores, with results in input order.
+//!
+//! One thread reads (and decompresses) the input in blocks of about a megabyte cut at line ends and hands
+//! them round-robin to `threads` workers; each worker keeps its own state (a parser, an aggregate, a
+//! scratch buffer) and turns a block into a result; the calling thread takes the results in block order.
+//! Round-robin assignment and in-order consumption make the outcome independent of scheduling: the same
+//! input always gives the same output, byte for byte, and the same per-worker states.
+//!
+//! Line numbers are kept: a block knows the number of its first line, so messages still read
+//! `input:line`.
+
+use std::io::BufRead;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use anyhow::{Context, Result};
+
+/// Bytes per block (a block is cut at the last line end before this size, or holds one longer line).
+pub const BLOCK: usize = 1 << 20;
+
+/// A run of whole lines.
+pub struct Block {
+    /// The lines, each ending with `\n` except possibly the input's last.
+    pub data: Vec<u8>,
+    /// The 1-based number of the first line.
+    pub first_line: u64,
+}
+
+impl Block {
+    /// The lines with their numbers, without line endings (`\n` or `\r\n`); the flag is true for a last
+    /// line without its newline (a truncated file).
+    pub fn lines(&self) -> impl Iterator<Item = (u64, &[u8], bool)> + '_ {
+        let mut rest: &[u8] = &self.data;
+        let mut no = self.first_line;
+        std::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            let (line, unterminated) = match memchr::memchr(b'\n', rest) {
+                Some(i) => {
+                    let l = &rest[..i];
+                    rest = &rest[i + 1..];
+                    (l, false)
+                }
+                None => {
+                    let l = rest;
+                    rest = &[];
+                    (l, true)
+                }
+            };
+            let n = no;
+            no += 1;
+            Some((n, line.strip_suffix(b"\r").unwrap_or(line), unterminated))
+        })
+    }
+}
+
+/// The number of worker threads to use by default: the cores available, at most 8.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
+}
+
+/// Reads `reader` in blocks, runs `work` on each in one of `threads` workers (each with the state
+/// `init` made), and passes the results to `consume` in input order. Returns the workers' states in
+/// worker order. The first error (from reading, a worker or `consume`) stops everything and is returned.
+pub fn for_each_block<S, R>(
+    name: &str,
+    mut reader: Box<dyn BufRead + Send>,
+    threads: usize,
+    init: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, &Block) -> Result<R> + Sync,
+    mut consume: impl FnMut(R) -> Result<()>,
+) -> Result<Vec<S>>
+where
+    S: Send,
+    R: Send,
+{
+    let threads = threads.max(1);
+    std::thread::scope(|scope| {
+        let mut to_workers: Vec<SyncSender<Block>> = Vec::with_capacity(threads);
+        let mut from_workers: Vec<Receiver<Result<R>>> = Vec::with_capacity(threads);
+        let mut handles = Vec::with_capacity(threads);
+        for _ in 0..threads {
+            let (tx, rx) = sync_channel::<Block>(2);
+            let (rtx, rrx) = sync_channel::<Result<R>>(2);
+            to_workers.push(tx);
+            from_workers.push(rrx);
+            let (init, work) = (&init, &work);
+            handles.push(scope.spawn(move || {
+                let mut state = init();
+                for block in rx {
+                    let r = work(&mut state, &block);
+                    let failed = r.is_err();
+                    if rtx.send(r).is_err() || failed {
+                        break;
+                    }
+                }
+                state
+            }));
+        }
+        // The reader: blocks out round-robin.
+        let reader_thread = scope.spawn(move || -> Result<()> {
+            let mut carry: Vec<u8> = Vec::new();
+            let mut line = 1u64;
+            let mut i = 0usize;
+            let mut want = BLOCK;
+            loop {
+                let mut data = std::mem::take(&mut carry);
+                data.reserve(want.saturating_sub(data.len()) + 4096);
+                let mut eof = false;
+                while data.len() < want {
+                    let buf = reader.fill_buf().with_context(|| format!("{name}: read error"))?;
+                    if buf.is_empty() {
+                        eof = true;
+                        break;
+                    }
+                    let take = buf.len().min(want - data.len());
+                    data.extend_from_slice(&buf[..take]);
+                    reader.consume(take);
+                }
+                if !eof {
+                    // Cut after the last newline; the rest starts the next block. A line longer than a
+                    // block makes the next read larger until the line ends.
+                    match memchr::memrchr(b'\n', &data) {
+                        Some(j) => {
+                            carry = data.split_off(j + 1);
+                            want = BLOCK;
+                        }
+                        None => {
+                            want = data.len() + BLOCK;
+                            carry = data;
+                            continue;
+                        }
+                    }
+                }
+                if data.is_empty() {
+                    return Ok(());
+                }
+                let lines =
+                    memchr::memchr_iter(b'\n', &data).count() as u64 + u64::from(data.last() != Some(&b'\n'));
+                let block = Block { data, first_line: line };
+                line += lines;
+                if to_workers[i % threads].send(block).is_err() {
+                    // A worker stopped on an error; it is reported from its result.
+                    return Ok(());
+                }
+                i += 1;
+                if eof {
+                    return Ok(());
+                }
+            }
+        });
+        // Results in block order.
+        let mut outcome: Result<()> = Ok(());
+        let mut i = 0usize;
+        loop {
+            match from_workers[i % threads].recv() {
+                Ok(Ok(r)) => {
+                    if let Err(e) = consume(r) {
+                        outcome = Err(e);
+                        break;
+                    }
+                }
+                Ok(Err(e)) => {
+                    outcome = Err(e);
+                    break;
+                }
+                // This worker has no more blocks: the input is done.
+                Err(_) => break,
+            }
+            i += 1;
+        }
+        // Unblock everyone: dropping the result receivers stops workers, whose input senders the reader
+        // then finds closed.
+        drop(from_workers);
+        let read =
+            reader_thread.join().unwrap_or_else(|_| Err(anyhow::anyhow!("{name}: reader thread panicked")));
+        let states: Vec<S> = handles
+            .into_iter()
+            .map(|h| h.join())
+            .collect::<Result<_, _>>()
+            .map_err(|_| anyhow::anyhow!("{name}: worker thread panicked"))?;
+        outcome?;
+        read?;
+        Ok(states)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_in_order_with_line_numbers() {
+        let text: String = (1..=300_000).map(|i| format!("line {i}\n")).collect();
+        let mut text = text.into_bytes();
+        text.extend_from_slice(b"last without newline");
+        let reader: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(text));
+        let mut seen = Vec::new();
+        let states = for_each_block(
+            "t",
+            reader,
+            3,
+            || 0u64,
+            |count, block| {
+                let mut out = Vec::new();
+                for (no, line, unterminated) in block.lines() {
+                    *count += 1;
+                    out.push((no, String::from_utf8(line.to_vec()).unwrap(), unterminated));
+                }
+                Ok(out)
+            },
+            |r| {
+                seen.extend(r);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen.len(), 300_001);
+        for (i, (no, l, u)) in seen.iter().enumerate().take(300_000) {
+            assert_eq!((*no, l.as_str(), *u), (i as u64 + 1, format!("line {}", i + 1).as_str(), false));
+        }
+        assert_eq!(seen[300_000], (300_001, "last without newline".to_string(), true));
+        assert_eq!(states.iter().sum::<u64>(), 300_001);
+    }
+
+    #[test]
+    fn a_worker_error_stops_the_run() {
+        let text: String = (1..=100_000).map(|i| format!("{i}\n")).collect();
+        let reader: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(text.into_bytes()));
+        let r = for_each_block(
+            "t",
+            reader,
+            2,
+            || (),
+            |_, block| {
+                for (no, line, _) in block.lines() {
+                    if line == b"77777" {
+                        anyhow::bail!("t:{no}: bad");
+                    }
+                }
+                Ok(())
+            },
+            |_| Ok(()),
+        );
+        assert_eq!(format!("{:#}", r.err().unwrap()), "t:77777: bad");
+    }
+
+    #[test]
+    fn long_lines_and_empty_input() {
+        let long = "x".repeat(3 * BLOCK);
+        let text = format!("a\n{long}\nb\n");
+        let reader: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(text.into_bytes()));
+        let mut lens = Vec::new();
+        for_each_block(
+            "t",
+            reader,
+            2,
+            || (),
+            |_, b| Ok(b.lines().map(|l| l.1.len()).collect::<Vec<_>>()),
+            |r| {
+                lens.extend(r);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(lens, [1, 3 * BLOCK, 1]);
+        let reader: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(Vec::new()));
+        let states = for_each_block("t", reader, 2, || 5, |_, _| Ok(()), |_| Ok(())).unwrap();
+        assert_eq!(states, [5, 5]);
+    }
+}

@@ -6,6 +6,7 @@ mod export_formats;
 mod hunt;
 mod man;
 mod normalize;
+mod report;
 mod tq;
 mod util;
 

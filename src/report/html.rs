@@ -95,6 +95,13 @@ impl fmt::Display for Esc<'_> {
 /// Longest logged value shown in full; longer ones are cut, saying how much was left out.
 const MAX_VALUE: usize = 2000;
 
+/// Rows of a section with their evidence (timeline, tables); the rest are rows only. About 6 KB each
+/// at most, so that a report stays a few megabytes and opens in a second however many paths are new.
+const MAX_EVIDENCE: usize = 500;
+
+/// Rows of a section at most (about 300 bytes each without evidence).
+const MAX_ROWS: usize = 5000;
+
 /// Findings expanded when the page opens (at or above the alert threshold, at most this many).
 const MAX_OPEN: usize = 25;
 
@@ -195,7 +202,7 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 .row.head { color: var(--dim); font-size: 12px; font-weight: 600; border-bottom: 1px solid var(--line); }
 .row .n { text-align: right; font-variant-numeric: tabular-nums; }
 .row .host { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; color: var(--dim); }
-details.finding { border-bottom: 1px solid var(--line); }
+details.finding { border-bottom: 1px solid var(--line); content-visibility: auto; contain-intrinsic-size: auto 30px; }
 details.finding > summary { cursor: pointer; list-style: none; }
 details.finding > summary::-webkit-details-marker { display: none; }
 details.finding > summary:hover { background: var(--panel); }
@@ -205,9 +212,9 @@ details.finding[open] > summary { background: var(--panel); }
 .score.mid { color: var(--amber); }
 .body { padding: 4px 6px 16px 6.4em; }
 .cols { display: grid; grid-template-columns: repeat(auto-fit, minmax(360px, 1fr)); gap: 0 28px; }
-.b { display: inline-block; font-size: 11px; padding: 0 5px; border-radius: 3px; white-space: nowrap; }
-.b.unseen { background: #fde2e1; color: var(--red); }
-.b.seen { background: #e3efe3; color: var(--green); }
+td.seen, td.unseen { font-size: 11.5px; white-space: nowrap; }
+td.unseen { color: var(--red); font-weight: 700; }
+td.seen { color: var(--green); }
 .chip { display: inline-block; font-size: 11.5px; padding: 0 6px; margin: 0 4px 2px 0; border-radius: 3px;
         background: #eef1f5; }
 .w { font-variant-numeric: tabular-nums; text-align: right; white-space: nowrap; }
@@ -585,7 +592,7 @@ fn rows(s: &mut String, list: &[&Finding], id: &str, ctx: &Ctx, open_alerts: boo
     s.push_str(
         "<div class=\"row head\"><span class=\"n\">#</span><span class=\"score\">score</span><span>path</span><span>host</span><span class=\"n\">requests</span><span class=\"n\">clients</span><span>first request</span></div>\n",
     );
-    for (i, f) in list.iter().enumerate() {
+    for (i, f) in list.iter().enumerate().take(MAX_ROWS) {
         let open = open_alerts && f.score >= ctx.alert && i < MAX_OPEN;
         let class = if f.score >= ctx.alert {
             "score alert"
@@ -609,8 +616,25 @@ fn rows(s: &mut String, list: &[&Finding], id: &str, ctx: &Ctx, open_alerts: boo
             if f.distinct_clients_capped { "+" } else { "" },
             fmt_time(f.first_seen).get(..16).unwrap_or_default(),
         );
-        card(s, f, ctx);
+        if i < MAX_EVIDENCE {
+            card(s, f, ctx);
+        } else {
+            let _ = write!(
+                s,
+                "<div class=\"body\"><p class=\"note\">The report shows the evidence of the first {} rows of a section only; this finding's is in the JSON (findings-report's input).</p></div>",
+                thousands(MAX_EVIDENCE as u64)
+            );
+        }
         s.push_str("</details>\n");
+    }
+    if list.len() > MAX_ROWS {
+        let _ = writeln!(
+            s,
+            "<p class=\"note\">… and {} more, scoring {} or less: the report lists the first {} rows of a section; the JSON has them all.</p>",
+            thousands((list.len() - MAX_ROWS) as u64),
+            list[MAX_ROWS].score,
+            thousands(MAX_ROWS as u64)
+        );
     }
 }
 
@@ -620,15 +644,15 @@ fn samples_table(s: &mut String, title: &str, list: &[Sample], baseline_col: boo
     }
     let _ = write!(s, "<div><h3>{title}</h3><table><thead><tr><th>value</th><th class=\"n\">requests</th>");
     if baseline_col {
-        s.push_str("<th>baseline</th>");
+        s.push_str("<th>in baseline</th>");
     }
     s.push_str("</tr></thead><tbody>");
     for x in list {
         let _ = write!(s, "<tr><td>{}</td><td class=\"n\">{}</td>", Value(&x.value), thousands(x.count));
         if baseline_col {
             s.push_str(match x.baseline {
-                Some(true) => "<td><span class=\"b seen\">seen in baseline</span></td>",
-                Some(false) => "<td><span class=\"b unseen\">never in baseline</span></td>",
+                Some(true) => "<td class=\"seen\">seen</td>",
+                Some(false) => "<td class=\"unseen\">never</td>",
                 None => "<td>–</td>",
             });
         }
@@ -860,6 +884,25 @@ mod tests {
         // Every place a logged string lands: title, host, paths, spellings, reasons, methods, statuses,
         // anomalies, clients, user agents, queries, parameters, first line, tooltips.
         assert!(page.matches(escaped.as_str()).count() >= 18, "{}", page.matches(escaped.as_str()).count());
+    }
+
+    #[test]
+    fn long_sections_keep_their_size_bounded_and_say_so() {
+        let many: Vec<Finding> = (0..MAX_ROWS + 7)
+            .map(|i| {
+                let mut f = hostile_finding();
+                f.template = format!("/p/{i:05}.php");
+                f.paths[0].value = f.template.clone();
+                f.score = if i < 3 { 90 } else { 10 };
+                f
+            })
+            .collect();
+        let page = render(&many, &HtmlOptions { title: "t", summary: None, logs: &[], alert: 50 }).unwrap();
+        assert_eq!(page.matches("<details class=\"finding\"").count(), MAX_ROWS);
+        assert_eq!(page.matches("<svg class=\"chart\"").count(), MAX_EVIDENCE + 1, "cards and the overview");
+        assert!(page.contains("… and 7 more, scoring 10 or less"), "the cut is said");
+        assert!(page.contains("this finding's is in the JSON"));
+        assert_eq!(page.matches(" open>").count(), 3, "alerts open");
     }
 
     #[test]

@@ -57,7 +57,10 @@ path's first request. Then every new finding, ranked as in the table: path, host
 a timeline of the path's requests per hour (red bars) against all requests to its host (grey area, its own
 scale), methods, statuses, clients and user agents each marked as seen in the baseline or not, the logged
 spellings and anomalies, sample query strings, the first log line. Findings at or above the alert
-threshold are expanded. Last, the baseline audit: learned findings at or above the threshold.
+threshold are expanded (the first 25). Last, the baseline audit: learned findings at or above the
+threshold. So that the file stays a few megabytes and opens in about a second however many paths are
+new, a section shows the evidence of its first 500 rows and lists at most 5,000 rows, and says so;
+the JSON has everything.
 
 The site's traffic comes from baseline-diff --summary FILE (pass the same FILE to --summary). Without
 it the report uses the sum of the findings' own hourly counts, and says so on the charts.

@@ -54,6 +54,8 @@ const LEFT: f64 = 36.0;
 const RIGHT: f64 = 40.0;
 const TOP: f64 = 14.0;
 const BOTTOM: f64 = 16.0;
+/// Bars drawn one by one, each with its tooltip; a longer series is one shape with one tooltip.
+const MAX_TOOLTIP_BARS: usize = 48;
 const MONTHS: [&str; 12] =
     ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -106,13 +108,14 @@ pub fn render(c: &Chart) -> String {
     let every = ((46.0 / px_day).ceil() as i64).max(1);
     let first_day = c.from.div_euclid(24) + i64::from(c.from.rem_euclid(24) != 0);
     let mut day = first_day;
+    let (mut grid, mut labels) = (String::new(), String::new());
     while day * 24 < c.to {
         let x = x_of((day * 24) as f64);
-        let _ = write!(s, r#"<line class="grid" x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{base}"/>"#);
+        let _ = write!(grid, "M{x:.1} {TOP}V{base}");
         if day.rem_euclid(every) == 0 && x + 30.0 <= w - RIGHT + 20.0 {
             let (_, m, d) = civil_from_days(day);
             let _ = write!(
-                s,
+                labels,
                 r#"<text class="day" x="{:.1}" y="{:.1}">{} {d}</text>"#,
                 x + 2.0,
                 h - 4.0,
@@ -120,6 +123,9 @@ pub fn render(c: &Chart) -> String {
             );
         }
         day += 1;
+    }
+    if !grid.is_empty() {
+        let _ = write!(s, r#"<path class="grid" d="{grid}"/>{labels}"#);
     }
 
     // The site's traffic: an area through the bin centres.
@@ -131,12 +137,21 @@ pub fn render(c: &Chart) -> String {
         }
         area_max = bins.iter().copied().max().unwrap_or(0);
         if area_max > 0 {
-            let _ = write!(s, r#"<path class="area" d="M{LEFT:.1} {base:.1}"#);
+            // Whole pixels, each point relative to the one before (rounded absolute positions, so no
+            // error accumulates): a few bytes a point, as the report holds hundreds of these.
+            let _ = write!(s, r#"<path class="area" d="M{} {}"#, LEFT.round(), base.round());
+            let (mut px, mut py) = (LEFT.round() as i64, base.round() as i64);
             for (i, &n) in bins.iter().enumerate() {
-                let y = base - n as f64 / area_max as f64 * ph;
-                let _ = write!(s, "L{:.1} {y:.1}", LEFT + (i as f64 + 0.5) * bw);
+                let x = (LEFT + (i as f64 + 0.5) * bw).round() as i64;
+                let y = (base - n as f64 / area_max as f64 * ph).round() as i64;
+                if y == py {
+                    let _ = write!(s, "h{}", x - px);
+                } else {
+                    let _ = write!(s, "l{} {}", x - px, y - py);
+                }
+                (px, py) = (x, y);
             }
-            let _ = write!(s, r#"L{:.1} {base:.1}Z"/>"#, LEFT + pw);
+            let _ = write!(s, r#"L{} {}Z"/>"#, (LEFT + pw).round(), base.round());
         }
     }
 
@@ -151,20 +166,41 @@ pub fn render(c: &Chart) -> String {
     }
     let bar_max = bins.iter().map(|b| b.1).max().unwrap_or(0);
     let bar_w = (bw * 0.8).max(1.5);
-    for &(i, n, start) in &bins {
-        let bh = (n as f64 / bar_max as f64 * ph).max(1.5);
-        let x = LEFT + i as f64 * bw + (bw - bar_w) / 2.0;
-        let when = if bin == 1 {
+    let when = |start: Hour| {
+        if bin == 1 {
             format!("{} UTC", hour_label(start))
         } else {
             format!("{} UTC, {bin} h", hour_label(start))
-        };
+        }
+    };
+    if bins.len() <= MAX_TOOLTIP_BARS {
+        for &(i, n, start) in &bins {
+            let bh = (n as f64 / bar_max as f64 * ph).max(1.5);
+            let x = LEFT + i as f64 * bw + (bw - bar_w) / 2.0;
+            let _ = write!(
+                s,
+                r#"<rect class="bar" x="{x:.1}" y="{:.1}" width="{bar_w:.1}" height="{bh:.1}"><title>{}: {n} request{}</title></rect>"#,
+                base - bh,
+                when(start),
+                if n == 1 { "" } else { "s" }
+            );
+        }
+    } else if let (Some(first), Some(last)) = (bins.first(), bins.last()) {
+        // A long-lived path: one shape for all its bars, one tooltip for the whole series.
+        let _ = write!(s, r#"<path class="bar" d=""#);
+        for &(i, n, _) in &bins {
+            let bh = (n as f64 / bar_max as f64 * ph).max(1.5);
+            let x = LEFT + i as f64 * bw + (bw - bar_w) / 2.0;
+            let _ = write!(s, "M{x:.1} {base}v{:.1}h{bar_w:.1}v{bh:.1}z", -bh);
+        }
+        let total: u64 = bins.iter().map(|b| b.1).sum();
         let _ = write!(
             s,
-            r#"<rect class="bar" x="{x:.1}" y="{:.1}" width="{bar_w:.1}" height="{bh:.1}"><title>{}: {n} request{}</title></rect>"#,
-            base - bh,
-            when,
-            if n == 1 { "" } else { "s" }
+            r#""><title>{} requests in {} of the {nbins} bins from {} to {}; at most {bar_max} in one</title></path>"#,
+            total,
+            bins.len(),
+            when(first.2),
+            when(last.2)
         );
     }
 
@@ -273,6 +309,16 @@ mod tests {
         let svg = render(&c);
         assert!(!svg.contains("<script>") && !svg.contains("<b>"), "{svg}");
         assert!(svg.contains("&lt;script&gt;x&lt;/script&gt;") && svg.contains("a&quot;b"), "{svg}");
+    }
+
+    #[test]
+    fn a_long_series_is_one_shape_with_one_tooltip() {
+        let bars: Vec<(Hour, u64)> = (0..60).map(|i| (100 * 24 + i, 1 + i as u64 % 3)).collect();
+        let svg = render(&chart(&bars, None));
+        assert_eq!(svg.matches("<rect").count(), 0, "{svg}");
+        assert_eq!(svg.matches("<path class=\"bar\"").count(), 1, "{svg}");
+        assert_eq!(svg.matches('z').count(), 60, "one sub-path per bar: {svg}");
+        assert!(svg.contains("<title>120 requests in 60 of the 72 bins from 1970-04-11 00:00 UTC"), "{svg}");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The ranked table for a terminal: what `findings-report --table` and `webshell-hunt` on a tty print.
+//! The ranked table for a terminal: what `findings-report` and `webshell-hunt` on a tty print.
 //!
 //! New findings first, highest score first, each with its three heaviest reasons; then the baseline
 //! audit (learned findings at or above the alert threshold). Everything that came from a log is passed
@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use crate::record::{Finding, Verdict};
+use crate::record::Finding;
 
 /// Table settings.
 #[derive(Debug, Clone)]
@@ -58,14 +58,7 @@ fn fit_end(s: &str, w: usize) -> String {
 
 /// Renders the table.
 pub fn render(findings: &[Finding], o: &TableOptions) -> String {
-    let mut new: Vec<&Finding> = findings.iter().filter(|f| f.verdict == Verdict::New).collect();
-    new.sort_by(|a, b| {
-        b.score.cmp(&a.score).then_with(|| a.host.cmp(&b.host)).then_with(|| a.template.cmp(&b.template))
-    });
-    let mut audit: Vec<&Finding> =
-        findings.iter().filter(|f| f.verdict == Verdict::Learned && f.score >= o.alert).collect();
-    audit.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.template.cmp(&b.template)));
-    let learned = findings.iter().filter(|f| f.verdict == Verdict::Learned).count();
+    let super::Ranked { new, audit, learned, .. } = super::rank(findings, o.alert);
     let alerts = new.iter().filter(|f| f.score >= o.alert).count();
 
     let mut out = String::new();

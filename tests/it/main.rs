@@ -7,6 +7,7 @@ mod hunt;
 mod man;
 mod normalize;
 mod splunk;
+mod report;
 mod tq;
 mod util;
 

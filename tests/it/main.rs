@@ -12,3 +12,6 @@ mod util;
 
 #[path = "../emulators/threatq.rs"]
 mod threatq_emu;
+
+#[path = "../emulators/splunk.rs"]
+mod splunk_emu;

@@ -553,6 +553,11 @@ impl Emulator {
         let _ = self.shared.release.send(true);
     }
 
+    /// Makes later [`FaultKind::Hold`] faults hold again after a [`Emulator::release`].
+    pub fn rearm(&self) {
+        self.shared.release.send_replace(false);
+    }
+
     /// Waits until at least `n` requests are held, or panics after `timeout`.
     pub fn wait_held(&self, n: usize, timeout: Duration) {
         let end = Instant::now() + timeout;

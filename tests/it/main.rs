@@ -1,5 +1,6 @@
 //! One integration-test binary (one link): every module runs the real binaries through real pipes.
 
+mod cron;
 mod diff;
 mod export;
 mod export_formats;
@@ -13,3 +14,6 @@ mod util;
 
 #[path = "../emulators/threatq.rs"]
 mod threatq_emu;
+
+#[path = "../emulators/splunk.rs"]
+mod splunk_emu;

@@ -1,15 +1,12 @@
 //! `splunk-export` through the built binary against the Splunk emulator on 127.0.0.1.
 
-#[path = "../emulators/splunk.rs"]
-mod splunk_emu;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::splunk_emu::{self, Cmd, Config, EmuEvent, Emulator, Fault, LoadOpts, Term};
 use serde_json::Value;
-use splunk_emu::{Cmd, Config, EmuEvent, Emulator, Fault, LoadOpts, Term};
 
 use crate::util::{self, json_lines, ok, stderr, stdout};
 

@@ -7,8 +7,8 @@ mod export_formats;
 mod hunt;
 mod man;
 mod normalize;
-mod splunk;
 mod report;
+mod splunk;
 mod tq;
 mod util;
 

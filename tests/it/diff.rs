@@ -374,3 +374,35 @@ fn kill_during_state_write_leaves_a_loadable_state() {
         assert_eq!(templates(&now), templates(&before), "keys lost or torn by a killed run");
     }
 }
+
+#[test]
+fn findings_do_not_depend_on_line_order_or_threads() {
+    // A real log's records (make-sample: a busy shop, many clients per page, beyond the sample sizes).
+    let dir = tempfile::tempdir().unwrap();
+    let sample = dir.path().join("s");
+    let out = std::process::Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make-sample"))
+        .args(["--lines", "20000", sample.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let events = run("log-export", &["-q", sample.join("access.log.1").to_str().unwrap()], b"");
+    ok(&events);
+    let norm = run("path-normalize", &["-q"], &events.stdout);
+    ok(&norm);
+    let mut lines: Vec<&str> = stdout(&norm).leak().lines().collect();
+    let findings = |input: &str, threads: &str| {
+        let state = dir.path().join(format!("st-{threads}-{}", input.len()));
+        let out = diff(&state, &["--learn-auto", "-q", "--threads", threads], input);
+        ok(&out);
+        stdout(&out)
+    };
+    let forward = findings(&lines.join("\n"), "1");
+    assert!(forward.lines().count() > 10);
+    // Reversed and interleaved, one thread or four: byte-identical findings.
+    lines.reverse();
+    let (even, odd): (Vec<_>, Vec<_>) = lines.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    let shuffled: Vec<&str> = odd.into_iter().chain(even).map(|(_, l)| *l).collect();
+    assert_eq!(findings(&lines.join("\n"), "1"), forward);
+    assert_eq!(findings(&shuffled.join("\n"), "4"), forward);
+}

@@ -116,6 +116,11 @@ pub struct Lines {
 }
 
 impl Lines {
+    /// Lines of any buffered reader; `name` is used in messages.
+    pub fn from_reader(name: String, reader: Box<dyn BufRead + Send>) -> Lines {
+        Lines { name, reader, line: 0, unterminated: false, consume: 0, carry: Vec::new() }
+    }
+
     /// The next line, without its line ending, borrowed from the reader's buffer where it lies whole
     /// in it (the common case: no copy); `None` at the end. This is the hot loop of every stage, so the
     /// newline is found with `memchr` (AVX2) over the whole buffer.

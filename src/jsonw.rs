@@ -10,6 +10,7 @@
 //! - [`Escape::Backslash`] (user agents, referers, other text): bytes that are not valid UTF-8 become the
 //!   four characters `\xHH` (the Apache convention); control characters are JSON-escaped.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 /// How bytes that cannot appear as they are get written.
@@ -79,6 +80,46 @@ pub fn write_str(out: &mut Vec<u8>, bytes: &[u8], esc: Escape) -> Escaped {
     }
     out.push(b'"');
     seen
+}
+
+/// The string a reader gets back from [`write_str`]'s JSON: the same escaping decisions, without the
+/// JSON. `baseline-diff --from-logs` builds its records with it, so that reading logs directly gives what
+/// the pipeline gives.
+pub fn decoded(bytes: &[u8], esc: Escape) -> (Cow<'_, str>, Escaped) {
+    let plain =
+        bytes.iter().fold(true, |ok, &b| ok & (b.wrapping_sub(0x20) < 0x5f) & (b != b'"') & (b != b'\\'));
+    if plain {
+        // SAFETY: every byte is printable ASCII.
+        return (Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) }), Escaped::default());
+    }
+    let mut seen = Escaped::default();
+    let mut out = String::with_capacity(bytes.len() + 8);
+    let hex = |out: &mut String, prefix: &str, b: u8| {
+        out.push_str(prefix);
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    };
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if (c as u32) < 0x20 || c == '\u{7f}' {
+                seen.control = true;
+                match esc {
+                    Escape::Percent => hex(&mut out, "%", c as u8),
+                    Escape::Backslash => out.push(c),
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        for &b in chunk.invalid() {
+            seen.non_utf8 = true;
+            match esc {
+                Escape::Percent => hex(&mut out, "%", b),
+                Escape::Backslash => hex(&mut out, "\\x", b),
+            }
+        }
+    }
+    (Cow::Owned(out), seen)
 }
 
 /// Writes valid UTF-8, escaping what JSON requires.
@@ -223,6 +264,23 @@ mod tests {
         // Whatever goes in, a valid JSON string comes out.
         let v: String = serde_json::from_str(&b).unwrap();
         assert_eq!(v, "ua\\xC3(\tz");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decoded_is_what_the_json_says(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+                                          ascii in "[ -~]{0,20}") {
+            for input in [bytes.clone(), ascii.as_bytes().to_vec(), [&bytes[..], ascii.as_bytes()].concat()] {
+                for esc in [Escape::Percent, Escape::Backslash] {
+                    let mut out = vec![];
+                    let seen = write_str(&mut out, &input, esc);
+                    let via_json: String = serde_json::from_slice(&out).unwrap();
+                    let (direct, seen2) = decoded(&input, esc);
+                    proptest::prop_assert_eq!(&via_json, direct.as_ref());
+                    proptest::prop_assert_eq!(seen, seen2);
+                }
+            }
+        }
     }
 
     #[test]

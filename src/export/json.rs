@@ -33,7 +33,7 @@
 //! with `http.log.access` (or, with no `logger` key, whose `msg` is `handled request`, or with neither,
 //! that has a `request` object). Other entries are well-formed lines without a request: counted, shown
 //! in the summary as "without a request", never held against the format. A file with Caddy entries but
-//! not a single access entry is an error (see [`LineParser::finish`]): the user pointed at the wrong
+//! not a single access entry is an error (see `file.rs`, which counts per file): the user pointed at the wrong
 //! log, or access logging is off, and an empty baseline must not pass for a quiet site.
 
 use std::borrow::Cow;
@@ -222,8 +222,6 @@ pub struct Json {
     all: Vec<(u8, u8)>,
     /// The values found in the current line, by path id (reused).
     caps: Vec<Option<Cap>>,
-    events: u64,
-    others: u64,
 }
 
 impl Json {
@@ -242,8 +240,6 @@ impl Json {
             caddy_ids: None,
             all: Vec::new(),
             caps: Vec::new(),
-            events: 0,
-            others: 0,
         };
         for f in Field::ALL {
             let keys: Vec<&str> = match overrides.iter().rev().find(|m| m.field == f) {
@@ -396,26 +392,9 @@ impl LineParser for Json {
         self.caps.fill(None);
         scan(line, &self.paths, &self.all, &mut self.caps)?;
         if let Some(why) = self.caddy_other(line) {
-            self.others += 1;
             return Ok(Parsed::NoRequest(why));
         }
-        let r = self.build(line);
-        if let Ok(Parsed::Event(_)) = r {
-            self.events += 1;
-        }
-        r
-    }
-
-    fn finish(&mut self) -> Result<(), Cow<'static, str>> {
-        if self.flavor == Flavor::Caddy && self.events == 0 && self.others > 0 {
-            return Err(format!(
-                "{} Caddy log entries and not one access entry (logger http.log.access…, msg \"handled \
-                 request\"): is this Caddy's access log? Caddy writes one only for sites with a `log` directive",
-                self.others
-            )
-            .into());
-        }
-        Ok(())
+        self.build(line)
     }
 }
 
@@ -911,16 +890,15 @@ mod tests {
         ] {
             assert!(matches!(p.parse(other), Ok(Parsed::NoRequest(_))));
         }
-        assert!(p.finish().is_ok());
         let broken =
             br#"{"logger":"http.log.access.log0","msg":"handled request","request":{"method":"GET"}}"#;
         assert!(p.parse(broken).unwrap_err().contains("request.uri"));
 
         let mut none = Json::new(Flavor::Caddy, &[]).unwrap();
-        none.parse(br#"{"level":"info","logger":"admin","msg":"admin endpoint started"}"#).unwrap();
-        assert!(none.finish().unwrap_err().contains("not one access entry"));
-        // An empty file is not this error.
-        assert!(Json::new(Flavor::Caddy, &[]).unwrap().finish().is_ok());
+        assert!(matches!(
+            none.parse(br#"{"level":"info","logger":"admin","msg":"admin endpoint started"}"#),
+            Ok(Parsed::NoRequest(_))
+        ));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod alb;
 pub mod clf;
 pub mod detect;
 pub mod event;
+pub mod file;
 pub mod json;
 pub mod w3c;
 
@@ -50,12 +51,6 @@ pub type ParseResult<'a> = Result<Parsed<'a>, Cow<'static, str>>;
 pub trait LineParser {
     /// Parses one line (without its line ending).
     fn parse<'a>(&mut self, line: &'a [u8]) -> ParseResult<'a>;
-
-    /// Called after the last line of a file: an error when the file as a whole cannot be what the
-    /// format says although no single line was wrong (a Caddy log without one access entry).
-    fn finish(&mut self) -> Result<(), Cow<'static, str>> {
-        Ok(())
-    }
 }
 
 /// The formats `--format` accepts.
@@ -114,7 +109,7 @@ impl Format {
     }
 
     /// A fresh parser for this format.
-    pub fn parser(self, opts: &ParserOptions) -> Result<Box<dyn LineParser>> {
+    pub fn parser(self, opts: &ParserOptions) -> Result<Box<dyn LineParser + Send>> {
         Ok(match self {
             Format::Combined | Format::Nginx => Box::new(clf::Clf::new(clf::Variant::Combined)),
             Format::Common => Box::new(clf::Clf::new(clf::Variant::Common)),
@@ -130,6 +125,12 @@ impl Format {
             }
             Format::Auto => bail!("auto is resolved per file before parsing"),
         })
+    }
+
+    /// True when every line can be parsed without the lines before it (all but W3C, whose `#Fields`
+    /// lines change how the following lines read): such files are parsed on several cores.
+    pub fn lines_stand_alone(self) -> bool {
+        !matches!(self, Format::Iis | Format::Cloudfront)
     }
 
     /// True for the formats that `--field` applies to.
@@ -307,24 +308,17 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub show_bad: u64,
 
-    /// Flush after every event, even into a pipe.
+    /// Flush after every event, even into a pipe (reads line by line, on one core).
     #[arg(long)]
     pub line_buffered: bool,
+
+    /// Worker threads (default: the cores available; W3C logs are read on one).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 
     /// Do not print the summary of skipped lines on stderr (bad lines are still shown).
     #[arg(short, long)]
     pub quiet: bool,
-}
-
-/// Counts over a run, for the summary line.
-#[derive(Debug, Default)]
-struct Totals {
-    files: u64,
-    lines: u64,
-    events: u64,
-    headers: u64,
-    no_request: u64,
-    bad: u64,
 }
 
 /// Runs `log-export`.
@@ -332,276 +326,37 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if !(0.0..=100.0).contains(&args.max_bad) {
         bail!("--max-bad must be a percentage between 0 and 100");
     }
-    let mut out = Output::stdout(args.line_buffered);
-    let emit = EmitOptions { default_host: args.host.clone(), server: args.server.clone() };
     if !args.fields.is_empty() && !matches!(args.format, Format::Auto) && !args.format.is_json() {
         bail!("--field applies to --format json and caddy only, not {}", args.format.name());
     }
-    let popts = ParserOptions { fields: args.fields.clone() };
-    let mut totals = Totals::default();
-    for file in &args.files {
-        let input = input::open(file)?;
-        export_file(input, &args, &popts, &emit, &mut out, &mut totals)?;
+    let mut out = Output::stdout(args.line_buffered);
+    let o = file::ReadOptions {
+        format: args.format,
+        parser: ParserOptions { fields: args.fields.clone() },
+        emit: EmitOptions { default_host: args.host.clone(), server: args.server.clone() },
+        max_bad: args.max_bad,
+        show_bad: args.show_bad,
+        quiet: args.quiet,
+        threads: args.threads.unwrap_or_else(crate::par::default_threads),
+        line_buffered: args.line_buffered || out.is_line_buffered(),
+    };
+    let mut totals = file::Totals::default();
+    for name in &args.files {
+        let input = input::open(name)?;
+        file::read_file(
+            input,
+            &o,
+            file::JsonLines::default,
+            |bytes| Ok(out.write_line(bytes)?),
+            &mut totals,
+        )?;
     }
     out.finish()?;
     // The summary only when something was skipped, so `log-export | head` stays quiet.
-    if !args.quiet && totals.no_request + totals.bad > 0 {
-        let mut skipped = Vec::new();
-        if totals.no_request > 0 {
-            skipped.push(format!("{} without a request", cli::thousands(totals.no_request)));
-        }
-        if totals.bad > 0 {
-            skipped.push(format!("{} unparseable", cli::thousands(totals.bad)));
-        }
-        cli::warn(
-            NAME,
-            format_args!(
-                "{} file{}, {} lines, {} events{}{}",
-                totals.files,
-                if totals.files == 1 { "" } else { "s" },
-                cli::thousands(totals.lines),
-                cli::thousands(totals.events),
-                if skipped.is_empty() { "" } else { "; skipped " },
-                skipped.join(", ")
-            ),
-        );
+    if !args.quiet
+        && let Some(s) = totals.summary()
+    {
+        cli::warn(NAME, s);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Exports one file: detects the format if asked, parses every line, accounts for bad ones.
-fn export_file(
-    input: input::Input,
-    args: &Args,
-    popts: &ParserOptions,
-    emit: &EmitOptions,
-    out: &mut Output,
-    totals: &mut Totals,
-) -> Result<()> {
-    let mut lines = input.lines();
-    let name = lines.name.clone();
-    totals.files += 1;
-
-    // For auto-detection, read ahead a sample of lines, decide, then replay them.
-    let mut pending: Vec<Vec<u8>> = Vec::new();
-    let format = if args.format == Format::Auto {
-        let mut buf = Vec::new();
-        while pending.len() < detect::SAMPLE_LINES && lines.next_into(&mut buf)? {
-            pending.push(std::mem::take(&mut buf));
-        }
-        if pending.iter().all(|l| l.iter().all(u8::is_ascii_whitespace)) {
-            if !args.quiet {
-                cli::warn(NAME, format_args!("{name}: empty, no events"));
-            }
-            totals.lines += pending.len() as u64;
-            return Ok(());
-        }
-        detect::detect(&pending, popts).map_err(|e| anyhow::anyhow!("{name}: {e}"))?
-    } else {
-        args.format
-    };
-    let parser = format.parser(popts)?;
-
-    let mut fx = FileExport {
-        name: &name,
-        format,
-        server: format.server(),
-        parser,
-        emit,
-        show_bad: args.show_bad,
-        st: FileStats::default(),
-        obuf: Vec::with_capacity(128 << 10),
-        src: Vec::with_capacity(name.len() + 24),
-    };
-    for (i, l) in pending.iter().enumerate() {
-        fx.line(l, i as u64 + 1, false, out)?;
-    }
-    while let Some(l) = lines.next_line()? {
-        fx.line(l.bytes, l.no, l.unterminated, out)?;
-    }
-    let FileExport { st, obuf, mut parser, .. } = fx;
-    out.write_line(&obuf)?;
-    parser.finish().map_err(|why| anyhow::anyhow!("{name}: not {}: {why}", format.name()))?;
-    totals.lines += st.lines;
-    totals.events += st.events;
-    totals.headers += st.headers;
-    totals.no_request += st.no_request;
-    totals.bad += st.bad;
-
-    let counted = st.lines - st.blank - st.headers - u64::from(st.truncated);
-    if st.bad > 0 {
-        let pct = 100.0 * st.bad as f64 / counted.max(1) as f64;
-        if pct > args.max_bad {
-            bail!(
-                "{name}: {} of {} lines ({pct:.1}%) are not valid {} lines, more than --max-bad {}%; \
-                 is this the right --format?",
-                cli::thousands(st.bad),
-                cli::thousands(counted),
-                format.name(),
-                args.max_bad
-            );
-        }
-        if st.bad > args.show_bad {
-            cli::warn(
-                NAME,
-                format_args!("{name}: {} more unparseable lines not shown", st.bad - args.show_bad),
-            );
-        }
-    }
-    if st.events == 0 && !args.quiet {
-        cli::warn(NAME, format_args!("{name}: no requests in {} lines", st.lines));
-    }
-    Ok(())
-}
-
-/// One file's export: its parser, counts, output buffer.
-struct FileExport<'a> {
-    name: &'a str,
-    format: Format,
-    server: Option<&'static str>,
-    parser: Box<dyn LineParser>,
-    emit: &'a EmitOptions,
-    show_bad: u64,
-    st: FileStats,
-    obuf: Vec<u8>,
-    src: Vec<u8>,
-}
-
-impl FileExport<'_> {
-    /// Parses one line and writes its event, or counts it.
-    fn line(&mut self, line: &[u8], line_no: u64, unterminated: bool, out: &mut Output) -> Result<()> {
-        let st = &mut self.st;
-        st.lines += 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            st.blank += 1;
-            return Ok(());
-        }
-        match self.parser.parse(line) {
-            Ok(Parsed::Event(ev)) => {
-                self.src.clear();
-                self.src.extend_from_slice(self.name.as_bytes());
-                self.src.push(b':');
-                crate::jsonw::push_decimal(&mut self.src, line_no);
-                ev.write(&mut self.obuf, &self.src, self.server, self.emit);
-                st.events += 1;
-                if out.is_line_buffered() || self.obuf.len() >= 64 << 10 {
-                    out.write_line(&self.obuf)?;
-                    self.obuf.clear();
-                }
-            }
-            Ok(Parsed::Header) => st.headers += 1,
-            Ok(Parsed::NoRequest(_)) => st.no_request += 1,
-            Err(why) if unterminated => {
-                // A last line without its newline: the file was cut or is still being written.
-                st.truncated = true;
-                cli::warn(NAME, format_args!("{}:{line_no}: truncated last line skipped ({why})", self.name));
-            }
-            Err(why) => {
-                st.bad += 1;
-                if st.bad <= self.show_bad {
-                    cli::warn(
-                        NAME,
-                        format_args!("{}:{line_no}: not {}: {why}", self.name, self.format.name()),
-                    );
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug, Default)]
-struct FileStats {
-    lines: u64,
-    blank: u64,
-    events: u64,
-    headers: u64,
-    no_request: u64,
-    bad: u64,
-    truncated: bool,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    /// A valid line of each format (after its header), to mutate.
-    const SAMPLES: &[(Format, &[&str], &str)] = &[
-        (
-            Format::Combined,
-            &[],
-            r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET /a?b HTTP/1.1" 200 1 "-" "ua""#,
-        ),
-        (
-            Format::Iis,
-            &["#Fields: date time cs-method cs-uri-stem cs-uri-query c-ip cs(User-Agent) sc-status sc-bytes"],
-            "2026-10-15 13:55:36 GET /a.aspx x=1 192.0.2.1 Mozilla/5.0+(X) 200 15",
-        ),
-        (
-            Format::Cloudfront,
-            &["#Fields: date time cs-method cs-uri-stem sc-status cs(User-Agent) x-host-header"],
-            "2026-10-15\t13:55:36\tGET\t/a\t000\tMozilla/5.0%20(X)\th.example",
-        ),
-        (
-            Format::Alb,
-            &[],
-            r#"h2 2026-10-15T13:55:36.1Z app/w/1 [2001:db8::1]:5 - 0 0 0 403 - 1 2 "GET https://h:443/a?b HTTP/2.0" "u\x22a" - -"#,
-        ),
-        (
-            Format::Json,
-            &[],
-            r#"{"time":1760536536.5,"request":"GET /a\x22?q HTTP/1.1","status":"200","h":{"x":[1,{"y":null}]}}"#,
-        ),
-        (
-            Format::Caddy,
-            &[],
-            r#"{"ts":1760536536.5,"logger":"http.log.access","request":{"uri":"/a?b","headers":{"User-Agent":["x"]}},"status":200}"#,
-        ),
-    ];
-
-    fn mutate(line: &str, edits: &[(usize, u8, u8)]) -> Vec<u8> {
-        let mut l = line.as_bytes().to_vec();
-        for &(pos, byte, op) in edits {
-            let at = pos % (l.len() + 1);
-            match op % 3 {
-                0 if at < l.len() => l[at] = byte,
-                1 => l.insert(at, byte),
-                _ if at < l.len() => {
-                    l.remove(at);
-                }
-                _ => l.push(byte),
-            }
-        }
-        l
-    }
-
-    proptest! {
-        /// No bytes make a parser panic, and every error has a reason.
-        #[test]
-        fn parsers_never_panic(
-            edits in prop::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 0..8),
-            noise in prop::collection::vec(any::<u8>(), 0..200),
-        ) {
-            let opts = ParserOptions::default();
-            for &(format, headers, line) in SAMPLES {
-                let mut p = format.parser(&opts).unwrap();
-                for h in headers {
-                    prop_assert!(matches!(p.parse(h.as_bytes()), Ok(Parsed::Header)));
-                }
-                for input in [mutate(line, &edits), noise.clone()] {
-                    if let Err(why) = p.parse(&input) {
-                        prop_assert!(!why.is_empty());
-                    }
-                    let mut out = Vec::new();
-                    if let Ok(Parsed::Event(ev)) = p.parse(&input) {
-                        ev.write(&mut out, b"t:1", None, &event::EmitOptions::default());
-                        prop_assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok());
-                    }
-                }
-                // The unmutated line still reads after whatever came before.
-                prop_assert!(matches!(p.parse(line.as_bytes()), Ok(Parsed::Event(_))));
-            }
-        }
-    }
 }

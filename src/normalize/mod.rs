@@ -138,7 +138,7 @@ pub struct Args {
     #[arg(long, value_name = "SPEC", default_value = "all")]
     pub method: String,
 
-    /// Worker threads (default: the cores available; 1 with --line-buffered).
+    /// Worker threads (default: the cores available; --line-buffered reads line by line on one).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 
@@ -163,34 +163,50 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut st = Stats::default();
     let input = input::open(&args.input)?;
     let name = input.name.clone();
-    // Blocks of records are normalised on several cores and written back in input order.
     let line_buffered = args.line_buffered || out.is_line_buffered();
-    let threads = if line_buffered { 1 } else { args.threads.unwrap_or_else(crate::par::default_threads) };
-    crate::par::for_each_block(
-        &name,
-        input.into_reader(),
-        threads,
-        Scratch::default,
-        |sc, block| {
-            let mut obuf = Vec::with_capacity(block.data.len() + block.data.len() / 4);
-            let mut bst = Stats::default();
-            for (no, line, _) in block.lines() {
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                transform(line, args.profile, &status, &method, sc, &mut obuf, &mut bst)
-                    .with_context(|| format!("{name}:{no}"))?;
+    if line_buffered {
+        // Streaming input (`tail -f | log-export | path-normalize --line-buffered`): one record at a time.
+        let mut lines = input.lines();
+        let mut sc = Scratch::default();
+        let mut obuf = Vec::new();
+        while let Some(l) = lines.next_line()? {
+            if l.bytes.iter().all(u8::is_ascii_whitespace) {
+                continue;
             }
-            Ok((obuf, bst))
-        },
-        |(obuf, bst)| {
-            st.kept += bst.kept;
-            st.by_status += bst.by_status;
-            st.by_method += bst.by_method;
+            let no = l.no;
+            transform(l.bytes, args.profile, &status, &method, &mut sc, &mut obuf, &mut st)
+                .with_context(|| format!("{name}:{no}"))?;
             out.write_line(&obuf)?;
-            Ok(())
-        },
-    )?;
+            obuf.clear();
+        }
+    } else {
+        // Blocks of records are normalised on several cores and written back in input order.
+        crate::par::for_each_block(
+            &name,
+            input.into_reader(),
+            args.threads.unwrap_or_else(crate::par::default_threads),
+            Scratch::default,
+            |sc, block| {
+                let mut obuf = Vec::with_capacity(block.data.len() + block.data.len() / 4);
+                let mut bst = Stats::default();
+                for (no, line, _) in block.lines() {
+                    if line.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    transform(line, args.profile, &status, &method, sc, &mut obuf, &mut bst)
+                        .with_context(|| format!("{name}:{no}"))?;
+                }
+                Ok((obuf, bst))
+            },
+            |(obuf, bst)| {
+                st.kept += bst.kept;
+                st.by_status += bst.by_status;
+                st.by_method += bst.by_method;
+                out.write_line(&obuf)?;
+                Ok(())
+            },
+        )?;
+    }
     out.finish()?;
     if !args.quiet && st.by_status + st.by_method > 0 {
         cli::warn(

@@ -217,3 +217,40 @@ fn real_pipe_from_log_export_and_into_head() {
     let rec: Value = serde_json::from_str(line.trim()).unwrap();
     assert_eq!(rec["template"], "/uploads/{int}/{int}/img_thumb.php");
 }
+
+/// `--line-buffered` streams: a record comes out before the input ends (`tail -f | … --line-buffered`).
+#[test]
+fn line_buffered_stages_stream() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    let first_log_line = std::fs::read_to_string(util::fixture("export/combined.log")).unwrap();
+    let first_log_line = first_log_line.lines().next().unwrap().to_string();
+    for (tool, args, input) in [
+        ("path-normalize", &["--line-buffered"][..], "{\"path\":\"/a/./b\",\"status\":200}".to_string()),
+        ("log-export", &["--line-buffered", "--format", "combined"][..], first_log_line),
+    ] {
+        let mut child = util::cmd(tool)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut sin = child.stdin.take().unwrap();
+        writeln!(sin, "{input}").unwrap();
+        sin.flush().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        // The input is still open: the record must arrive anyway.
+        let line =
+            rx.recv_timeout(std::time::Duration::from_secs(20)).unwrap_or_else(|_| panic!("{tool} stalled"));
+        assert!(line.contains("\"path\":"), "{tool}: {line}");
+        drop(sin);
+        assert!(child.wait().unwrap().success());
+    }
+}

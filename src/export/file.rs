@@ -1,0 +1,351 @@
+//! Reading one log file: format detection, the line loop (on one core, or on several for formats whose
+//! lines stand alone), and the bad-line accounting.
+//!
+//! The events go to a [`Sink`]: `log-export` writes them as JSON lines; `baseline-diff --from-logs`
+//! normalises and aggregates them in the same process. Both share everything in this file, so a log is
+//! read, detected and judged the same way whichever tool reads it.
+
+use std::borrow::Cow;
+use std::io::{BufRead, BufReader, Read};
+
+use anyhow::{Result, bail};
+
+use super::event::{EmitOptions, RawEvent};
+use super::{Format, LineParser, NAME, Parsed, ParserOptions, detect};
+use crate::cli;
+use crate::input::{Input, Lines};
+use crate::par;
+
+/// Where events go.
+pub trait Sink: Send {
+    /// Takes one event; `src` is its `file:line`, `server` the format's hint.
+    fn event(
+        &mut self,
+        ev: &RawEvent<'_>,
+        src: &[u8],
+        server: Option<&str>,
+        emit: &EmitOptions,
+    ) -> Result<()>;
+
+    /// Output produced so far, to be written in input order (JSON lines); empty for sinks that keep what
+    /// they read.
+    fn take_output(&mut self) -> Vec<u8> {
+        Vec::new()
+    }
+
+    /// Bytes of output waiting (so the one-core loop can write in chunks).
+    fn pending(&self) -> usize {
+        0
+    }
+}
+
+/// `log-export`'s sink: events as JSON lines.
+#[derive(Default)]
+pub struct JsonLines {
+    out: Vec<u8>,
+}
+
+impl Sink for JsonLines {
+    fn event(
+        &mut self,
+        ev: &RawEvent<'_>,
+        src: &[u8],
+        server: Option<&str>,
+        emit: &EmitOptions,
+    ) -> Result<()> {
+        ev.write(&mut self.out, src, server, emit);
+        Ok(())
+    }
+    fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
+    fn pending(&self) -> usize {
+        self.out.len()
+    }
+}
+
+/// How files are read.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// The format, or `Auto`.
+    pub format: Format,
+    /// Parser settings (`--field`).
+    pub parser: ParserOptions,
+    /// Host and server defaults.
+    pub emit: EmitOptions,
+    /// `--max-bad` percent.
+    pub max_bad: f64,
+    /// `--show-bad`.
+    pub show_bad: u64,
+    /// `--quiet`.
+    pub quiet: bool,
+    /// Worker threads for formats whose lines stand alone.
+    pub threads: usize,
+    /// Hand every event to the sink and flush it at once (streaming input such as `tail -f`).
+    pub line_buffered: bool,
+}
+
+/// Counts over a run, for the summary line.
+#[derive(Debug, Default, Clone)]
+pub struct Totals {
+    /// Files read.
+    pub files: u64,
+    /// Lines read.
+    pub lines: u64,
+    /// Events.
+    pub events: u64,
+    /// Header and comment lines.
+    pub headers: u64,
+    /// Lines without a request.
+    pub no_request: u64,
+    /// Unparseable lines.
+    pub bad: u64,
+}
+
+impl Totals {
+    /// The one-line summary, or `None` when nothing was skipped.
+    pub fn summary(&self) -> Option<String> {
+        if self.no_request + self.bad == 0 {
+            return None;
+        }
+        let mut skipped = Vec::new();
+        if self.no_request > 0 {
+            skipped.push(format!("{} without a request", cli::thousands(self.no_request)));
+        }
+        if self.bad > 0 {
+            skipped.push(format!("{} unparseable", cli::thousands(self.bad)));
+        }
+        Some(format!(
+            "{} file{}, {} lines, {} events; skipped {}",
+            self.files,
+            if self.files == 1 { "" } else { "s" },
+            cli::thousands(self.lines),
+            cli::thousands(self.events),
+            skipped.join(", ")
+        ))
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct FileStats {
+    lines: u64,
+    blank: u64,
+    events: u64,
+    headers: u64,
+    no_request: u64,
+    bad: u64,
+    truncated: bool,
+}
+
+impl FileStats {
+    fn add(&mut self, o: &FileStats) {
+        self.lines += o.lines;
+        self.blank += o.blank;
+        self.events += o.events;
+        self.headers += o.headers;
+        self.no_request += o.no_request;
+        self.bad += o.bad;
+        self.truncated |= o.truncated;
+    }
+}
+
+/// A line that could not be used: (line number, reason, whether it was a truncated last line).
+type BadLine = (u64, Cow<'static, str>, bool);
+
+/// A worker's parser and sink.
+struct Handler<S> {
+    parser: Box<dyn LineParser + Send>,
+    sink: S,
+    src: Vec<u8>,
+}
+
+impl<S: Sink> Handler<S> {
+    #[allow(clippy::too_many_arguments)]
+    fn line(
+        &mut self,
+        name: &str,
+        server: Option<&str>,
+        emit: &EmitOptions,
+        no: u64,
+        line: &[u8],
+        unterminated: bool,
+        st: &mut FileStats,
+        bad: &mut Vec<BadLine>,
+        keep_bad: u64,
+    ) -> Result<()> {
+        st.lines += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            st.blank += 1;
+            return Ok(());
+        }
+        match self.parser.parse(line) {
+            Ok(Parsed::Event(ev)) => {
+                self.src.clear();
+                self.src.extend_from_slice(name.as_bytes());
+                self.src.push(b':');
+                crate::jsonw::push_decimal(&mut self.src, no);
+                self.sink.event(&ev, &self.src, server, emit)?;
+                st.events += 1;
+            }
+            Ok(Parsed::Header) => st.headers += 1,
+            Ok(Parsed::NoRequest(_)) => st.no_request += 1,
+            Err(why) if unterminated => {
+                // A last line without its newline: the file was cut or is still being written.
+                st.truncated = true;
+                bad.push((no, why, true));
+            }
+            Err(why) => {
+                st.bad += 1;
+                if (bad.len() as u64) < keep_bad {
+                    bad.push((no, why, false));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads one file into sinks made by `make_sink`; output the sinks produce goes to `write` in input
+/// order. Returns the sinks (one per worker, in worker order).
+pub fn read_file<S: Sink>(
+    input: Input,
+    o: &ReadOptions,
+    make_sink: impl Fn() -> S + Sync,
+    mut write: impl FnMut(&[u8]) -> Result<()>,
+    totals: &mut Totals,
+) -> Result<Vec<S>> {
+    let name = input.name.clone();
+    totals.files += 1;
+    let mut reader = input.into_reader();
+
+    // For auto-detection, read a sample of lines, decide, then put them back in front of the rest.
+    let format = if o.format == Format::Auto {
+        let (sample, eof) = read_sample(&mut reader, &name)?;
+        let lines: Vec<Vec<u8>> = sample
+            .split(|&b| b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
+            .filter(|l| !l.is_empty())
+            .collect();
+        if eof && lines.iter().all(|l| l.iter().all(u8::is_ascii_whitespace)) {
+            if !o.quiet {
+                cli::warn(NAME, format_args!("{name}: empty, no events"));
+            }
+            totals.lines += sample.iter().filter(|&&b| b == b'\n').count() as u64;
+            return Ok(Vec::new());
+        }
+        let f = detect::detect(&lines, &o.parser).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        reader = Box::new(BufReader::with_capacity(256 << 10, std::io::Cursor::new(sample).chain(reader)));
+        f
+    } else {
+        o.format
+    };
+    let server = format.server();
+    let make_handler = || -> Result<Handler<S>> {
+        Ok(Handler {
+            parser: format.parser(&o.parser)?,
+            sink: make_sink(),
+            src: Vec::with_capacity(name.len() + 24),
+        })
+    };
+
+    let mut st = FileStats::default();
+    let mut shown = 0u64;
+    let report = |bad: &[BadLine], shown: &mut u64| {
+        for (no, why, truncated) in bad {
+            if *truncated {
+                cli::warn(NAME, format_args!("{name}:{no}: truncated last line skipped ({why})"));
+            } else if *shown < o.show_bad {
+                *shown += 1;
+                cli::warn(NAME, format_args!("{name}:{no}: not {}: {why}", format.name()));
+            }
+        }
+    };
+    let sinks = if o.line_buffered || !format.lines_stand_alone() || o.threads <= 1 {
+        // One core, line by line; with --line-buffered every event is written at once.
+        let mut h = make_handler()?;
+        let mut lines = Lines::from_reader(name.clone(), reader);
+        let mut bad = Vec::new();
+        while let Some(l) = lines.next_line()? {
+            h.line(&name, server, &o.emit, l.no, l.bytes, l.unterminated, &mut st, &mut bad, o.show_bad)?;
+            report(&bad, &mut shown);
+            bad.clear();
+            if o.line_buffered || h.sink.pending() >= 64 << 10 {
+                write(&h.sink.take_output())?;
+            }
+        }
+        write(&h.sink.take_output())?;
+        vec![h.sink]
+    } else {
+        let handlers = par::for_each_block(
+            &name,
+            reader,
+            o.threads,
+            make_handler,
+            |h, block| {
+                let h = h.as_mut().map_err(|e| anyhow::anyhow!("{e:#}"))?;
+                let mut bst = FileStats::default();
+                let mut bad = Vec::new();
+                for (no, line, unterminated) in block.lines() {
+                    h.line(&name, server, &o.emit, no, line, unterminated, &mut bst, &mut bad, o.show_bad)?;
+                }
+                Ok((h.sink.take_output(), bst, bad))
+            },
+            |(out, bst, bad)| {
+                st.add(&bst);
+                report(&bad, &mut shown);
+                write(&out)
+            },
+        )?;
+        handlers.into_iter().filter_map(Result::ok).map(|h| h.sink).collect()
+    };
+
+    totals.lines += st.lines;
+    totals.events += st.events;
+    totals.headers += st.headers;
+    totals.no_request += st.no_request;
+    totals.bad += st.bad;
+    if format == Format::Caddy && st.events == 0 && st.no_request > 0 {
+        bail!(
+            "{name}: not caddy: {} Caddy log entries and not one access entry (logger http.log.access…, msg \
+             \"handled request\"): is this Caddy's access log? Caddy writes one only for sites with a `log` \
+             directive",
+            st.no_request
+        );
+    }
+    let counted = st.lines - st.blank - st.headers - u64::from(st.truncated);
+    if st.bad > 0 {
+        let pct = 100.0 * st.bad as f64 / counted.max(1) as f64;
+        if pct > o.max_bad {
+            bail!(
+                "{name}: {} of {} lines ({pct:.1}%) are not valid {} lines, more than --max-bad {}%; \
+                 is this the right --format?",
+                cli::thousands(st.bad),
+                cli::thousands(counted),
+                format.name(),
+                o.max_bad
+            );
+        }
+        if st.bad > o.show_bad {
+            cli::warn(NAME, format_args!("{name}: {} more unparseable lines not shown", st.bad - o.show_bad));
+        }
+    }
+    if st.events == 0 && !o.quiet {
+        cli::warn(NAME, format_args!("{name}: no requests in {} lines", st.lines));
+    }
+    Ok(sinks)
+}
+
+/// Reads whole lines until there are [`detect::SAMPLE_LINES`] or the input ends: (bytes, at end).
+fn read_sample(reader: &mut Box<dyn BufRead + Send>, name: &str) -> Result<(Vec<u8>, bool)> {
+    let mut sample = Vec::new();
+    let mut lines = 0;
+    while lines < detect::SAMPLE_LINES {
+        let n =
+            reader.read_until(b'\n', &mut sample).map_err(|e| anyhow::anyhow!("{name}: read error: {e}"))?;
+        if n == 0 {
+            return Ok((sample, true));
+        }
+        lines += 1;
+    }
+    Ok((sample, false))
+}

@@ -318,7 +318,7 @@ impl Aggregate {
                     .map_err(|_| anyhow::anyhow!("invalid record: status is not an HTTP status"))?,
             ),
         };
-        let rec = Rec {
+        let rec = Request {
             host: s(0)?,
             template,
             path,
@@ -343,7 +343,8 @@ impl Aggregate {
         Ok(())
     }
 
-    fn add(&mut self, r: Rec<'_>) {
+    /// Adds one request (or aggregated row).
+    pub fn add(&mut self, r: Request<'_>) {
         let (first, last, n) = (r.first, r.last, r.count);
         if n == 0 {
             return;
@@ -439,27 +440,29 @@ impl Aggregate {
     }
 }
 
-/// The fields of a normalized record that `baseline-diff` reads.
-struct Rec<'a> {
-    host: Option<Cow<'a, str>>,
-    template: Cow<'a, str>,
-    path: Cow<'a, str>,
-    raw_path: Option<Cow<'a, str>>,
-    method: Option<Cow<'a, str>>,
-    status: Option<u16>,
-    client: Option<Cow<'a, str>>,
-    user_agent: Option<Cow<'a, str>>,
-    query: Option<Cow<'a, str>>,
-    first: Timestamp,
-    last: Timestamp,
-    count: u64,
-    distinct_clients: Option<u64>,
-    clients: Vec<Cow<'a, str>>,
-    user_agents: Vec<Cow<'a, str>>,
-    queries: Vec<Cow<'a, str>>,
-    anomalies: Vec<Cow<'a, str>>,
-    params: Vec<Cow<'a, str>>,
-    source: Option<Cow<'a, str>>,
+/// The fields of a normalized record that `baseline-diff` reads: from a JSON line
+/// ([`Aggregate::add_line`]) or straight from a log (`baseline-diff --from-logs`).
+#[allow(missing_docs)]
+pub struct Request<'a> {
+    pub host: Option<Cow<'a, str>>,
+    pub template: Cow<'a, str>,
+    pub path: Cow<'a, str>,
+    pub raw_path: Option<Cow<'a, str>>,
+    pub method: Option<Cow<'a, str>>,
+    pub status: Option<u16>,
+    pub client: Option<Cow<'a, str>>,
+    pub user_agent: Option<Cow<'a, str>>,
+    pub query: Option<Cow<'a, str>>,
+    pub first: Timestamp,
+    pub last: Timestamp,
+    pub count: u64,
+    pub distinct_clients: Option<u64>,
+    pub clients: Vec<Cow<'a, str>>,
+    pub user_agents: Vec<Cow<'a, str>>,
+    pub queries: Vec<Cow<'a, str>>,
+    pub anomalies: Vec<Cow<'a, str>>,
+    pub params: Vec<Cow<'a, str>>,
+    pub source: Option<Cow<'a, str>>,
 }
 
 #[cfg(test)]

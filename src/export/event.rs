@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use crate::jsonw::{Escape, ObjectWriter};
+use crate::jsonw::{Escape, Escaped, ObjectWriter};
 use crate::time::Timestamp;
 
 /// One request as a format parser read it. `None` and empty mean "not in the log".
@@ -55,28 +55,92 @@ pub fn present<'b>(v: &'b Option<Cow<'_, [u8]>>) -> Option<&'b [u8]> {
     }
 }
 
+/// Paths and queries: bytes that are not printable UTF-8 become `%XX`.
+const PATH_ESC: Escape = Escape::Percent;
+/// Other text: invalid UTF-8 becomes `\xHH`.
+const TEXT_ESC: Escape = Escape::Backslash;
+
+/// What an event record holds, chosen from a [`RawEvent`] (placeholders dropped, defaults applied, the
+/// target split), still as logged bytes. [`RawEvent::write`] encodes it as JSON; [`Parts::decoded`]
+/// gives the strings a reader of that JSON gets, for `baseline-diff --from-logs`.
+pub struct Parts<'a> {
+    /// The event time.
+    pub time: Option<Timestamp>,
+    /// The host (the log's, else `--host`).
+    pub host: Option<&'a [u8]>,
+    /// The client.
+    pub client: Option<&'a [u8]>,
+    /// The method.
+    pub method: Option<&'a [u8]>,
+    /// The path as logged, without the query.
+    pub path: &'a [u8],
+    /// The query, when there is a non-empty one.
+    pub query: Option<&'a [u8]>,
+    /// The status.
+    pub status: Option<u16>,
+    /// Response bytes.
+    pub bytes: Option<u64>,
+    /// The user agent.
+    pub user_agent: Option<&'a [u8]>,
+    /// The referer.
+    pub referer: Option<&'a [u8]>,
+    /// The server hint (`--server`, else the line's, else the format's).
+    pub server: Option<&'a str>,
+}
+
+/// [`Parts`] decoded to the strings of the event record.
+pub struct Decoded<'a> {
+    /// The host.
+    pub host: Option<Cow<'a, str>>,
+    /// The client.
+    pub client: Option<Cow<'a, str>>,
+    /// The method.
+    pub method: Option<Cow<'a, str>>,
+    /// The path, raw bytes percent-encoded.
+    pub path: Cow<'a, str>,
+    /// The query, raw bytes percent-encoded.
+    pub query: Option<Cow<'a, str>>,
+    /// The user agent.
+    pub user_agent: Option<Cow<'a, str>>,
+    /// The anomalies the escaping found (`raw_control`, `raw_non_utf8`).
+    pub anomalies: &'static [&'static str],
+}
+
+fn raw_anomalies(e: Escaped) -> &'static [&'static str] {
+    match (e.control, e.non_utf8) {
+        (false, false) => &[],
+        (true, false) => &["raw_control"],
+        (false, true) => &["raw_non_utf8"],
+        (true, true) => &["raw_control", "raw_non_utf8"],
+    }
+}
+
+impl<'a> Parts<'a> {
+    /// The strings of the event record (see [`crate::jsonw::decoded`]).
+    pub fn decoded(&self) -> Decoded<'a> {
+        let text = |v: Option<&'a [u8]>| v.map(|v| crate::jsonw::decoded(v, TEXT_ESC).0);
+        let (path, mut e) = crate::jsonw::decoded(self.path, PATH_ESC);
+        let query = self.query.map(|q| {
+            let (q, eq) = crate::jsonw::decoded(q, PATH_ESC);
+            e.control |= eq.control;
+            e.non_utf8 |= eq.non_utf8;
+            q
+        });
+        Decoded {
+            host: text(self.host),
+            client: text(self.client),
+            method: text(self.method),
+            path,
+            query,
+            user_agent: text(self.user_agent),
+            anomalies: raw_anomalies(e),
+        }
+    }
+}
+
 impl RawEvent<'_> {
-    /// Appends the event as one JSON line to `out`. `source` is `file:line`; `server` the format's hint.
-    pub fn write(&self, out: &mut Vec<u8>, source: &[u8], server: Option<&str>, opts: &EmitOptions) {
-        let mut o = ObjectWriter::new(out);
-        if let Some(t) = self.time {
-            o.time("time", t);
-        }
-        match (present(&self.host), &opts.default_host) {
-            (Some(h), _) => {
-                o.str("host", h, Escape::Backslash);
-            }
-            (None, Some(h)) => {
-                o.str("host", h.as_bytes(), Escape::Backslash);
-            }
-            (None, None) => {}
-        }
-        if let Some(c) = present(&self.client) {
-            o.str("client", c, Escape::Backslash);
-        }
-        if let Some(m) = present(&self.method) {
-            o.str("method", m, Escape::Backslash);
-        }
+    /// The fields of the event record. `server` is the format's hint.
+    pub fn parts<'a>(&'a self, server: Option<&'a str>, opts: &'a EmitOptions) -> Parts<'a> {
         let (path, query) = match &self.query {
             Some(q) => (&self.target[..], Some(&q[..]).filter(|q| *q != b"-")),
             None => match self.target.iter().position(|&b| b == b'?') {
@@ -84,33 +148,57 @@ impl RawEvent<'_> {
                 None => (&self.target[..], None),
             },
         };
-        let mut e = o.str("path", path, Escape::Percent);
-        if let Some(q) = query.filter(|q| !q.is_empty()) {
-            let eq = o.str("query", q, Escape::Percent);
+        Parts {
+            time: self.time,
+            host: present(&self.host).or(opts.default_host.as_deref().map(str::as_bytes)),
+            client: present(&self.client),
+            method: present(&self.method),
+            path,
+            query: query.filter(|q| !q.is_empty()),
+            status: self.status,
+            bytes: self.bytes,
+            user_agent: present(&self.user_agent),
+            referer: present(&self.referer),
+            server: opts.server.as_deref().or(self.server).or(server),
+        }
+    }
+
+    /// Appends the event as one JSON line to `out`. `source` is `file:line`; `server` the format's hint.
+    pub fn write(&self, out: &mut Vec<u8>, source: &[u8], server: Option<&str>, opts: &EmitOptions) {
+        let p = self.parts(server, opts);
+        let mut o = ObjectWriter::new(out);
+        if let Some(t) = p.time {
+            o.time("time", t);
+        }
+        for (k, v) in [("host", p.host), ("client", p.client), ("method", p.method)] {
+            if let Some(v) = v {
+                o.str(k, v, TEXT_ESC);
+            }
+        }
+        let mut e = o.str("path", p.path, PATH_ESC);
+        if let Some(q) = p.query {
+            let eq = o.str("query", q, PATH_ESC);
             e.control |= eq.control;
             e.non_utf8 |= eq.non_utf8;
         }
-        if let Some(s) = self.status {
+        if let Some(s) = p.status {
             o.uint("status", u64::from(s));
         }
-        if let Some(b) = self.bytes {
+        if let Some(b) = p.bytes {
             o.uint("bytes", b);
         }
-        if let Some(ua) = present(&self.user_agent) {
-            o.str("user_agent", ua, Escape::Backslash);
+        for (k, v) in [("user_agent", p.user_agent), ("referer", p.referer)] {
+            if let Some(v) = v {
+                o.str(k, v, TEXT_ESC);
+            }
         }
-        if let Some(r) = present(&self.referer) {
-            o.str("referer", r, Escape::Backslash);
+        o.str("source", source, TEXT_ESC);
+        if let Some(s) = p.server {
+            o.str("server", s.as_bytes(), TEXT_ESC);
         }
-        o.str("source", source, Escape::Backslash);
-        if let Some(s) = opts.server.as_deref().or(self.server).or(server) {
-            o.str("server", s.as_bytes(), Escape::Backslash);
-        }
-        match (e.control, e.non_utf8) {
-            (false, false) => {}
-            (true, false) => o.names("anomalies", &["raw_control"]),
-            (false, true) => o.names("anomalies", &["raw_non_utf8"]),
-            (true, true) => o.names("anomalies", &["raw_control", "raw_non_utf8"]),
+        let a = raw_anomalies(e);
+        if !a.is_empty() {
+            o.names("anomalies", a);
         }
         o.end_line();
     }

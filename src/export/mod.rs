@@ -282,6 +282,26 @@ pub struct Args {
     #[arg(value_name = "FILE", default_value = "-")]
     pub files: Vec<String>,
 
+    /// How to read the logs.
+    #[command(flatten)]
+    pub read: ReadArgs,
+
+    /// Flush after every event, even into a pipe (reads line by line, on one core).
+    #[arg(long)]
+    pub line_buffered: bool,
+
+    /// Worker threads (default: the cores available; W3C logs are read on one).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Do not print the summary of skipped lines on stderr (bad lines are still shown).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// How log files are read: shared by `log-export` and `baseline-diff --from-logs`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReadArgs {
     /// The log format; `auto` detects it per file from the first lines.
     #[arg(short, long, value_enum, default_value = "auto")]
     pub format: Format,
@@ -307,39 +327,49 @@ pub struct Args {
     /// How many unparseable lines to show per file.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub show_bad: u64,
+}
 
-    /// Flush after every event, even into a pipe (reads line by line, on one core).
-    #[arg(long)]
-    pub line_buffered: bool,
+impl ReadArgs {
+    /// True when no option differs from its default.
+    pub fn is_default(&self) -> bool {
+        self.format == Format::Auto
+            && self.fields.is_empty()
+            && self.host.is_none()
+            && self.server.is_none()
+            && self.max_bad == 10.0
+            && self.show_bad == 5
+    }
 
-    /// Worker threads (default: the cores available; W3C logs are read on one).
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
-
-    /// Do not print the summary of skipped lines on stderr (bad lines are still shown).
-    #[arg(short, long)]
-    pub quiet: bool,
+    /// Checks the values and makes the reader's settings.
+    pub fn options(
+        &self,
+        threads: Option<usize>,
+        line_buffered: bool,
+        quiet: bool,
+    ) -> Result<file::ReadOptions> {
+        if !(0.0..=100.0).contains(&self.max_bad) {
+            bail!("--max-bad must be a percentage between 0 and 100");
+        }
+        if !self.fields.is_empty() && !matches!(self.format, Format::Auto) && !self.format.is_json() {
+            bail!("--field applies to --format json and caddy only, not {}", self.format.name());
+        }
+        Ok(file::ReadOptions {
+            format: self.format,
+            parser: ParserOptions { fields: self.fields.clone() },
+            emit: EmitOptions { default_host: self.host.clone(), server: self.server.clone() },
+            max_bad: self.max_bad,
+            show_bad: self.show_bad,
+            quiet,
+            threads: threads.unwrap_or_else(crate::par::default_threads),
+            line_buffered,
+        })
+    }
 }
 
 /// Runs `log-export`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    if !(0.0..=100.0).contains(&args.max_bad) {
-        bail!("--max-bad must be a percentage between 0 and 100");
-    }
-    if !args.fields.is_empty() && !matches!(args.format, Format::Auto) && !args.format.is_json() {
-        bail!("--field applies to --format json and caddy only, not {}", args.format.name());
-    }
     let mut out = Output::stdout(args.line_buffered);
-    let o = file::ReadOptions {
-        format: args.format,
-        parser: ParserOptions { fields: args.fields.clone() },
-        emit: EmitOptions { default_host: args.host.clone(), server: args.server.clone() },
-        max_bad: args.max_bad,
-        show_bad: args.show_bad,
-        quiet: args.quiet,
-        threads: args.threads.unwrap_or_else(crate::par::default_threads),
-        line_buffered: args.line_buffered || out.is_line_buffered(),
-    };
+    let o = args.read.options(args.threads, args.line_buffered || out.is_line_buffered(), args.quiet)?;
     let mut totals = file::Totals::default();
     for name in &args.files {
         let input = input::open(name)?;

@@ -126,17 +126,9 @@ pub enum ProfileArg {
 #[derive(Parser, Debug)]
 #[command(name = "path-normalize", version, after_long_help = crate::manual::after_help(EXAMPLES))]
 pub struct Args {
-    /// How the server resolves paths.
-    #[arg(short, long, value_enum, default_value = "auto")]
-    pub profile: ProfileArg,
-
-    /// Statuses to keep: codes, classes, ranges, `!` to exclude (`!4xx`, `2xx,3xx,5xx`, `200-299,!204`).
-    #[arg(long, value_name = "SPEC", default_value = "!4xx")]
-    pub status: String,
-
-    /// Methods to keep (`GET,POST`, `!OPTIONS`, `all`).
-    #[arg(long, value_name = "SPEC", default_value = "all")]
-    pub method: String,
+    /// Profile and filters.
+    #[command(flatten)]
+    pub norm: NormArgs,
 
     /// Worker threads (default: the cores available; --line-buffered reads line by line on one).
     #[arg(long, value_name = "N")]
@@ -155,10 +147,74 @@ pub struct Args {
     pub quiet: bool,
 }
 
+/// How paths are normalised and which requests are kept: shared by `path-normalize` and
+/// `baseline-diff --from-logs`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct NormArgs {
+    /// How the server resolves paths.
+    #[arg(short, long, value_enum, default_value = "auto")]
+    pub profile: ProfileArg,
+
+    /// Statuses to keep: codes, classes, ranges, `!` to exclude (`!4xx`, `2xx,3xx,5xx`, `200-299,!204`).
+    #[arg(long, value_name = "SPEC", default_value = "!4xx")]
+    pub status: String,
+
+    /// Methods to keep (`GET,POST`, `!OPTIONS`, `all`).
+    #[arg(long, value_name = "SPEC", default_value = "all")]
+    pub method: String,
+}
+
+impl NormArgs {
+    /// True when no option differs from its default.
+    pub fn is_default(&self) -> bool {
+        self.profile == ProfileArg::Auto && self.status == "!4xx" && self.method == "all"
+    }
+
+    /// The parsed filters.
+    pub fn filters(&self) -> Result<(StatusFilter, MethodFilter)> {
+        let status = StatusFilter::parse(&self.status).map_err(|e| anyhow::anyhow!("--status: {e}"))?;
+        let method = MethodFilter::parse(&self.method).map_err(|e| anyhow::anyhow!("--method: {e}"))?;
+        Ok((status, method))
+    }
+}
+
+/// Requests kept and dropped by the filters.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    /// Kept.
+    pub kept: u64,
+    /// Dropped by `--status`.
+    pub by_status: u64,
+    /// Dropped by `--method`.
+    pub by_method: u64,
+}
+
+impl Stats {
+    /// Adds another count.
+    pub fn add(&mut self, o: &Stats) {
+        self.kept += o.kept;
+        self.by_status += o.by_status;
+        self.by_method += o.by_method;
+    }
+
+    /// The stderr line, when something was dropped.
+    pub fn summary(&self, n: &NormArgs) -> Option<String> {
+        (self.by_status + self.by_method > 0).then(|| {
+            format!(
+                "kept {} requests; dropped {} by --status {}, {} by --method {}",
+                cli::thousands(self.kept),
+                cli::thousands(self.by_status),
+                n.status,
+                cli::thousands(self.by_method),
+                n.method
+            )
+        })
+    }
+}
+
 /// Runs `path-normalize`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let status = StatusFilter::parse(&args.status).map_err(|e| anyhow::anyhow!("--status: {e}"))?;
-    let method = MethodFilter::parse(&args.method).map_err(|e| anyhow::anyhow!("--method: {e}"))?;
+    let (status, method) = args.norm.filters()?;
     let mut out = Output::stdout(args.line_buffered);
     let mut st = Stats::default();
     let input = input::open(&args.input)?;
@@ -174,7 +230,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 continue;
             }
             let no = l.no;
-            transform(l.bytes, args.profile, &status, &method, &mut sc, &mut obuf, &mut st)
+            transform(l.bytes, args.norm.profile, &status, &method, &mut sc, &mut obuf, &mut st)
                 .with_context(|| format!("{name}:{no}"))?;
             out.write_line(&obuf)?;
             obuf.clear();
@@ -193,43 +249,25 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     if line.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    transform(line, args.profile, &status, &method, sc, &mut obuf, &mut bst)
+                    transform(line, args.norm.profile, &status, &method, sc, &mut obuf, &mut bst)
                         .with_context(|| format!("{name}:{no}"))?;
                 }
                 Ok((obuf, bst))
             },
             |(obuf, bst)| {
-                st.kept += bst.kept;
-                st.by_status += bst.by_status;
-                st.by_method += bst.by_method;
+                st.add(&bst);
                 out.write_line(&obuf)?;
                 Ok(())
             },
         )?;
     }
     out.finish()?;
-    if !args.quiet && st.by_status + st.by_method > 0 {
-        cli::warn(
-            NAME,
-            format_args!(
-                "kept {} requests; dropped {} by --status {}, {} by --method {}",
-                cli::thousands(st.kept),
-                cli::thousands(st.by_status),
-                args.status,
-                cli::thousands(st.by_method),
-                args.method
-            ),
-        );
+    if !args.quiet
+        && let Some(line) = st.summary(&args.norm)
+    {
+        cli::warn(NAME, line);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Requests kept and dropped.
-#[derive(Debug, Default)]
-struct Stats {
-    kept: u64,
-    by_status: u64,
-    by_method: u64,
 }
 
 /// Buffers reused from one record to the next.
@@ -327,23 +365,17 @@ fn transform(
     let canon = path::canonicalize(&path, profile);
     let had_raw_path = field("raw_path").is_some();
     let host = string("host")?;
-    let new_host = match &host {
-        Some(h) => Some(path::normalize_host(h)).filter(|n| n != h),
-        None => None,
-    };
+    let final_host = canon.final_host(host.as_deref());
+    let new_host = final_host.as_deref().filter(|h| host.as_deref() != Some(*h));
     let query_field = string("query")?;
-    let query = query_field.as_deref().or(canon.query.as_deref()).filter(|q| !q.is_empty());
+    let query = canon.final_query(query_field.as_deref());
     let mut anomalies: Vec<std::borrow::Cow<'_, str>> = match field("anomalies") {
         None => Vec::new(),
         Some(f) => jsonscan::str_array(line, &f)
             .ok_or_else(|| anyhow::anyhow!("invalid record: anomalies is not a list"))?,
     };
     let had_anomalies = field("anomalies").is_some();
-    for name in canon.anomalies.names() {
-        if !anomalies.iter().any(|a| a == name) {
-            anomalies.push(name.into());
-        }
-    }
+    canon.add_anomalies_to(&mut anomalies);
 
     out.push(b'{');
     // A field follows `{` directly, any other field after a comma.
@@ -366,7 +398,7 @@ fn transform(
             }
             b"host" if new_host.is_some() => {
                 key(out, "host");
-                jsonw::write_str(out, new_host.as_deref().unwrap_or_default().as_bytes(), Escape::Backslash);
+                jsonw::write_str(out, new_host.unwrap_or_default().as_bytes(), Escape::Backslash);
             }
             b"anomalies" => {
                 key(out, "anomalies");
@@ -384,7 +416,7 @@ fn transform(
         jsonw::write_str(out, path.as_bytes(), Escape::Backslash);
     }
     if host.is_none()
-        && let Some(h) = &canon.host
+        && let Some(h) = &final_host
     {
         key(out, "host");
         jsonw::write_str(out, h.as_bytes(), Escape::Backslash);

@@ -200,6 +200,34 @@ fn is_canonical(raw: &str, profile: Profile) -> bool {
     !(profile == Profile::Iis && prev == b'.')
 }
 
+impl<'a> Canonical<'a> {
+    /// The record's host: the one it had, lower-cased without port; else the one an absolute-form target
+    /// named.
+    pub fn final_host<'b>(&'b self, given: Option<&'b str>) -> Option<Cow<'b, str>> {
+        match given {
+            Some(h) => {
+                let n = normalize_host(h);
+                Some(if n == h { Cow::Borrowed(h) } else { Cow::Owned(n) })
+            }
+            None => self.host.as_deref().map(Cow::Borrowed),
+        }
+    }
+
+    /// Appends this normalisation's anomalies to a record's list, without duplicates.
+    pub fn add_anomalies_to(&self, list: &mut Vec<Cow<'_, str>>) {
+        for name in self.anomalies.names() {
+            if !list.iter().any(|a| a == name) {
+                list.push(Cow::Borrowed(name));
+            }
+        }
+    }
+
+    /// The record's query: the one it had, else the one split off the target; never empty.
+    pub fn final_query<'b>(&'b self, given: Option<&'b str>) -> Option<&'b str> {
+        given.or(self.query.as_deref()).filter(|q| !q.is_empty())
+    }
+}
+
 /// Canonicalises a request target as logged.
 pub fn canonicalize(raw: &str, profile: Profile) -> Canonical<'_> {
     if is_canonical(raw, profile) {

@@ -406,3 +406,84 @@ fn findings_do_not_depend_on_line_order_or_threads() {
     assert_eq!(findings(&lines.join("\n"), "1"), forward);
     assert_eq!(findings(&shuffled.join("\n"), "4"), forward);
 }
+
+/// `baseline-diff --from-logs` gives exactly what `log-export | path-normalize | baseline-diff` gives:
+/// findings, summary and state, byte for byte, over logs of every format.
+#[test]
+fn from_logs_equals_the_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cases: Vec<Vec<String>> = Vec::new();
+    for f in [
+        "combined.log",
+        "iis.log",
+        "cloudfront.log",
+        "alb.log",
+        "caddy.log",
+        "nginx-json.log",
+        "nginx-json-xhh.log",
+    ] {
+        cases.push(vec![util::fixture(&format!("export/{f}")).display().to_string()]);
+    }
+    let sample = dir.path().join("sample");
+    let out = std::process::Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make-sample"))
+        .args(["--lines", "30000", sample.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    cases.push(
+        ["access.log.2.gz", "access.log.1", "access.log"]
+            .iter()
+            .map(|f| sample.join(f).display().to_string())
+            .collect(),
+    );
+    if let Some(generator) = util::generator() {
+        for (fmt, seed) in [("combined", "1"), ("vhost", "2"), ("iis", "3"), ("json", "4")] {
+            let log = dir.path().join(format!("gen-{fmt}.log"));
+            let out = std::process::Command::new("python3")
+                .arg(&generator)
+                .args(["--lines", "40000", "--webshells", "4", "--seed", seed, "--format", fmt])
+                .stdout(std::fs::File::create(&log).unwrap())
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            cases.push(vec![log.display().to_string()]);
+        }
+    }
+    for (i, files) in cases.iter().enumerate() {
+        let files: Vec<&str> = files.iter().map(String::as_str).collect();
+        let p = |k: &str| dir.path().join(format!("{i}-{k}"));
+        let (s1, s2, sum1, sum2) = (p("state-a"), p("state-b"), p("summary-a"), p("summary-b"));
+        let mut le = vec!["-q"];
+        le.extend(&files);
+        let events = run("log-export", &le, b"");
+        ok(&events);
+        let norm = run("path-normalize", &["-q"], &events.stdout);
+        ok(&norm);
+        let common = ["--learn-auto", "--all", "--threads", "2"];
+        let mut a = vec!["--state-out", s1.to_str().unwrap(), "--summary", sum1.to_str().unwrap()];
+        a.extend(common);
+        let piped = diff(&dir.path().join(format!("in-{i}-a")), &a, &stdout(&norm));
+        ok(&piped);
+        let mut b = vec![
+            "--state-out",
+            s2.to_str().unwrap(),
+            "--summary",
+            sum2.to_str().unwrap(),
+            "--from-logs",
+            "-q",
+        ];
+        b.extend(common);
+        b.extend(&files);
+        let fused = diff(&dir.path().join(format!("in-{i}-b")), &b, "");
+        ok(&fused);
+        assert!(!stdout(&piped).is_empty(), "{files:?}");
+        assert_eq!(stdout(&fused), stdout(&piped), "findings differ for {files:?}");
+        assert_eq!(std::fs::read(&s1).unwrap(), std::fs::read(&s2).unwrap(), "states differ for {files:?}");
+        assert_eq!(
+            std::fs::read(&sum1).unwrap(),
+            std::fs::read(&sum2).unwrap(),
+            "summaries differ for {files:?}"
+        );
+    }
+}

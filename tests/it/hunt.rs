@@ -37,11 +37,11 @@ fn generate(dir: &Path, format: &str, lines: u32, seed: u32) -> Option<(PathBuf,
 
 /// Checks the promise of the issue for one format: every planted shell is reported new, as exactly one
 /// finding however many spellings it was requested with, and ranks above every other new finding.
-fn check_planted_shells(format: &str, seed: u32) {
+fn check_planted_shells(format: &str, seed: u32, mode: &str) {
     let dir = tempfile::tempdir().unwrap();
     let Some((log, truth)) = generate(dir.path(), format, 200_000, seed) else { return };
     let state = dir.path().join("site.state");
-    let out = hunt(&["--state", state.to_str().unwrap(), "--json", log.to_str().unwrap()]);
+    let out = hunt(&[mode, "--state", state.to_str().unwrap(), "--json", log.to_str().unwrap()]);
     ok(&out);
     let findings = json_lines(&stdout(&out));
     let new: Vec<&Value> = findings.iter().filter(|f| f["verdict"] == "new").collect();
@@ -87,12 +87,14 @@ fn check_planted_shells(format: &str, seed: u32) {
 
 #[test]
 fn planted_shells_top_the_list_combined() {
-    check_planted_shells("combined", 101);
+    check_planted_shells("combined", 101, "--json");
+    // The same through three processes and pipes.
+    check_planted_shells("combined", 101, "--pipeline");
 }
 
 #[test]
 fn planted_shells_top_the_list_vhost() {
-    check_planted_shells("vhost", 202);
+    check_planted_shells("vhost", 202, "--json");
 }
 
 #[test]
@@ -106,10 +108,15 @@ fn default_window_is_said_and_a_failing_stage_fails_the_script() {
     // A file in no known format: log-export fails, the script names it, the state is untouched.
     let junk = util::write(dir.path(), "junk.log", "not a log line\nnor this\n");
     let state = dir.path().join("s.state");
-    let out = hunt(&["--state", state.to_str().unwrap(), log.to_str().unwrap(), junk.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("webshell-hunt: log-export failed"), "{}", stderr(&out));
-    assert!(!state.exists(), "a failed run committed its state");
+    for (mode, stage) in [("--pipeline", "log-export failed"), ("--json", "baseline-diff --from-logs failed")]
+    {
+        let out =
+            hunt(&[mode, "--state", state.to_str().unwrap(), log.to_str().unwrap(), junk.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr(&out).contains(&format!("webshell-hunt: {stage}")), "{}", stderr(&out));
+        assert!(stderr(&out).contains("junk.log: cannot detect the log format"), "{}", stderr(&out));
+        assert!(!state.exists(), "a failed run committed its state");
+    }
 
     // The table on request, into a pipe.
     let out = hunt(&["--table", log.to_str().unwrap()]);
@@ -122,12 +129,12 @@ fn default_window_is_said_and_a_failing_stage_fails_the_script() {
 
 #[test]
 fn planted_shells_top_the_list_iis() {
-    check_planted_shells("iis", 303);
+    check_planted_shells("iis", 303, "--json");
 }
 
 #[test]
 fn planted_shells_top_the_list_json() {
-    check_planted_shells("json", 404);
+    check_planted_shells("json", 404, "--json");
 }
 
 /// A second site shape (scripts/make-sample: a WordPress shop, rotated files, one gzipped): the shells

@@ -14,8 +14,9 @@ use anyhow::{Result, bail};
 use super::aggregate::{Aggregate, Request};
 use crate::export::event::{EmitOptions, RawEvent};
 use crate::export::file::Sink;
+use crate::normalize::cache::NormCache;
 use crate::normalize::filter::{MethodFilter, StatusFilter};
-use crate::normalize::{self, NormArgs, ProfileArg, Stats, path, template};
+use crate::normalize::{self, NormArgs, ProfileArg, Stats};
 
 /// The filters and profile of `path-normalize`, parsed once and shared by the workers.
 pub struct Normalizer {
@@ -39,13 +40,13 @@ pub struct Replay<'n> {
     pub agg: Aggregate,
     /// What the filters kept and dropped.
     pub stats: Stats,
-    template: String,
+    cache: NormCache,
 }
 
 impl<'n> Replay<'n> {
     /// An empty aggregate.
     pub fn new(norm: &'n Normalizer) -> Self {
-        Replay { norm, agg: Aggregate::default(), stats: Stats::default(), template: String::new() }
+        Replay { norm, agg: Aggregate::default(), stats: Stats::default(), cache: NormCache::default() }
     }
 }
 
@@ -70,13 +71,12 @@ impl Sink for Replay<'_> {
         }
         self.stats.kept += 1;
         // … what path-normalize would make of it …
-        let profile = normalize::choose_profile(self.norm.profile, p.server, &d.path);
-        let canon = path::canonicalize(&d.path, profile);
+        let norm = self.cache.get(self.norm.profile, p.server, &d.path);
+        let canon = &norm.canon;
         let host = canon.final_host(d.host.as_deref());
         let query = canon.final_query(d.query.as_deref());
         let mut anomalies: Vec<Cow<'_, str>> = d.anomalies.iter().map(|a| Cow::Borrowed(*a)).collect();
         canon.add_anomalies_to(&mut anomalies);
-        template::template_into(&canon.path, &mut self.template);
         let Some(time) = p.time else {
             bail!("{}: record has no time (time, or first_seen and last_seen)", String::from_utf8_lossy(src));
         };
@@ -84,7 +84,7 @@ impl Sink for Replay<'_> {
         // … and what baseline-diff counts.
         self.agg.add(Request {
             host,
-            template: Cow::Borrowed(&self.template),
+            template: Cow::Borrowed(&norm.template),
             path: Cow::Borrowed(&canon.path),
             raw_path,
             method: d.method,

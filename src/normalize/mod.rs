@@ -4,6 +4,7 @@
 //! `template.rs` derives the template, `filter.rs` holds `--status`/`--method`. This file chooses the
 //! profile for each record and assembles the output record.
 
+pub mod cache;
 pub mod filter;
 pub mod path;
 pub mod template;
@@ -274,7 +275,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 #[derive(Default)]
 struct Scratch {
     scan: Scan,
-    template: String,
+    cache: cache::NormCache,
 }
 
 /// Normalises one record (`line`) into `out`, or drops it by the filters.
@@ -361,8 +362,8 @@ fn transform(
 
     let Some(path) = string("path")? else { bail!("invalid record: no path") };
     let server = string("server")?;
-    let profile = choose_profile(profile_arg, server.as_deref(), &path);
-    let canon = path::canonicalize(&path, profile);
+    let norm = sc.cache.get(profile_arg, server.as_deref(), &path);
+    let (profile, canon) = (norm.profile, &norm.canon);
     let had_raw_path = field("raw_path").is_some();
     let host = string("host")?;
     let final_host = canon.final_host(host.as_deref());
@@ -376,6 +377,23 @@ fn transform(
     };
     let had_anomalies = field("anomalies").is_some();
     canon.add_anomalies_to(&mut anomalies);
+
+    // The common case: nothing in the record changes, the derived fields are only added. The line is
+    // copied whole, up to its closing brace, and they are appended: no per-field work at all.
+    let untouched = canon.path == path
+        && new_host.is_none()
+        && (had_anomalies || canon.anomalies.is_empty())
+        && query_field.is_some() == query.is_some()
+        && !scan
+            .fields
+            .iter()
+            .any(|f| matches!(jsonscan::raw(line, f.key), b"template" | b"params" | b"profile"));
+    if untouched {
+        let body = line.trim_ascii_end();
+        out.extend_from_slice(&body[..body.len() - 1]);
+        append_derived(out, &norm.template, query, profile);
+        return Ok(());
+    }
 
     out.push(b'{');
     // A field follows `{` directly, any other field after a comma.
@@ -431,12 +449,16 @@ fn transform(
         key(out, "anomalies");
         write_names(out, &anomalies);
     }
-    template::template_into(&canon.path, &mut sc.template);
-    key(out, "template");
-    write_plain(out, &sc.template);
+    append_derived(out, &norm.template, query, profile);
+    Ok(())
+}
+
+/// Appends `template`, `params` and `profile` and closes the record (`out` ends inside the object).
+fn append_derived(out: &mut Vec<u8>, template: &str, query: Option<&str>, profile: Profile) {
+    out.extend_from_slice(b",\"template\":");
+    write_plain(out, template);
     if let Some(q) = query {
-        key(out, "params");
-        out.push(b'[');
+        out.extend_from_slice(b",\"params\":[");
         for (i, name) in param_names(q).enumerate() {
             if i > 0 {
                 out.push(b',');
@@ -445,10 +467,9 @@ fn transform(
         }
         out.push(b']');
     }
-    key(out, "profile");
+    out.extend_from_slice(b",\"profile\":");
     write_plain(out, profile.name());
     out.extend_from_slice(b"}\n");
-    Ok(())
 }
 
 /// Writes a string that needs no JSON escaping: canonical paths and templates are printable ASCII without

@@ -12,7 +12,7 @@ use super::path::{self, Canonical, Profile};
 use super::{ProfileArg, choose_profile, template};
 
 /// Entries kept before the cache starts over.
-pub const CAPACITY: usize = 1 << 15;
+pub const CAPACITY: usize = 1 << 13;
 
 /// One path's normalisation.
 #[derive(Debug, Clone)]

@@ -70,8 +70,7 @@ fn sniff(head: &[u8]) -> Compression {
 }
 
 impl Input {
-    /// Reads the next line into `buf` (cleared first), without its `\n` or `\r\n`. Returns `false` at the
-    /// end of input. `self.line` is then the 1-based number of the line in `buf`.
+    /// The input's lines (see [`Lines::next_line`]).
     pub fn lines(self) -> Lines {
         Lines {
             name: self.name,
@@ -170,36 +169,6 @@ impl Lines {
         let bytes = line.strip_suffix(b"\r").unwrap_or(line);
         Ok(Some(Line { bytes, no: self.line, unterminated: self.unterminated }))
     }
-
-    /// Reads the next line into `buf` (cleared first), without its line ending. `Ok(false)` at the end.
-    pub fn next_into(&mut self, buf: &mut Vec<u8>) -> Result<bool> {
-        if self.consume > 0 {
-            self.reader.consume(self.consume);
-            self.consume = 0;
-        }
-        buf.clear();
-        let n = self
-            .reader
-            .read_until(b'\n', buf)
-            .with_context(|| format!("{}:{}: read error", self.name, self.line + 1))?;
-        if n == 0 {
-            return Ok(false);
-        }
-        self.line += 1;
-        self.unterminated = buf.last() != Some(&b'\n');
-        if !self.unterminated {
-            buf.pop();
-            if buf.last() == Some(&b'\r') {
-                buf.pop();
-            }
-        }
-        Ok(true)
-    }
-
-    /// `input:line`, for messages about the line last read.
-    pub fn here(&self) -> String {
-        format!("{}:{}", self.name, self.line)
-    }
 }
 
 #[cfg(test)]
@@ -210,9 +179,8 @@ mod tests {
     fn lines_of(bytes: Vec<u8>) -> Vec<Vec<u8>> {
         let mut l = wrap("t".into(), Box::new(io::Cursor::new(bytes))).unwrap().lines();
         let mut out = vec![];
-        let mut buf = vec![];
-        while l.next_into(&mut buf).unwrap() {
-            out.push(buf.clone());
+        while let Some(line) = l.next_line().unwrap() {
+            out.push(line.bytes.to_vec());
         }
         out
     }

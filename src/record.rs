@@ -262,16 +262,17 @@ pub fn for_each_record<T: DeserializeOwned>(
     mut f: impl FnMut(T, &dyn Fn() -> String) -> Result<()>,
 ) -> Result<u64> {
     let mut lines = input.lines();
-    let mut buf = Vec::with_capacity(1024);
+    let name = lines.name.clone();
     let mut n = 0;
-    while lines.next_into(&mut buf)? {
-        if buf.iter().all(u8::is_ascii_whitespace) {
+    while let Some(l) = lines.next_line()? {
+        if l.bytes.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
+        let no = l.no;
         let rec: T =
-            serde_json::from_slice(&buf).with_context(|| format!("{}: invalid record", lines.here()))?;
+            serde_json::from_slice(l.bytes).with_context(|| format!("{name}:{no}: invalid record"))?;
         n += 1;
-        f(rec, &|| lines.here())?;
+        f(rec, &|| format!("{name}:{no}"))?;
     }
     Ok(n)
 }

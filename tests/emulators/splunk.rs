@@ -357,9 +357,8 @@ pub fn parse_log(path: &Path, opts: &LoadOpts) -> anyhow::Result<Vec<EmuEvent>> 
     let name = path.to_str().ok_or_else(|| anyhow::anyhow!("path is not UTF-8"))?;
     let mut lines = webshell_hunt::input::open(name)?.lines();
     let mut all: Vec<Vec<u8>> = Vec::new();
-    let mut buf = Vec::new();
-    while lines.next_into(&mut buf)? {
-        all.push(std::mem::take(&mut buf));
+    while let Some(l) = lines.next_line()? {
+        all.push(l.bytes.to_vec());
     }
     let popts = ParserOptions::default();
     let sample: Vec<Vec<u8>> = all.iter().take(detect::SAMPLE_LINES).cloned().collect();

@@ -51,6 +51,9 @@ pub struct KeyStats {
     pub paths: TopK,
     /// Distinct concrete paths.
     pub distinct_paths: Distinct,
+    /// Requests whose path was the key's template itself (most keys name one file): counted here rather
+    /// than sampled per request, and turned into a path sample by [`KeyStats::materialize`].
+    pub template_hits: u64,
     /// Top logged spellings that differed from the canonical path.
     pub raw_paths: TopK,
     /// Every anomaly name seen.
@@ -77,10 +80,22 @@ impl KeyStats {
             queries: TopK::default(),
             paths: TopK::default(),
             distinct_paths: Distinct::default(),
+            template_hits: 0,
             raw_paths: TopK::default(),
             anomalies: Vec::new(),
             params: Vec::new(),
             hours: Some(Vec::new()),
+        }
+    }
+
+    /// Turns the requests counted in `template_hits` into a path sample of `template` (this key's template),
+    /// before the key is merged into another key or reported.
+    pub fn materialize(&mut self, template: &str) {
+        if self.template_hits > 0 {
+            let h = hash32(template);
+            self.paths.add_hashed(template, h, self.template_hits, SAMPLE_PATHS);
+            self.distinct_paths.add_hashed(h);
+            self.template_hits = 0;
         }
     }
 
@@ -115,6 +130,7 @@ impl KeyStats {
         self.queries.merge(&other.queries, SAMPLE_QUERIES);
         self.paths.merge(&other.paths, SAMPLE_PATHS);
         self.distinct_paths.merge(&other.distinct_paths);
+        self.template_hits += other.template_hits;
         self.raw_paths.merge(&other.raw_paths, SAMPLE_PATHS);
         for a in &other.anomalies {
             add_name(&mut self.anomalies, a, 64);
@@ -387,9 +403,13 @@ impl Aggregate {
             bump_status(&mut k.statuses, s, n);
         }
         add_hour(&mut k.hours, hour, n);
-        let hp = hash32(&r.path);
-        k.paths.add_hashed(&r.path, hp, n, SAMPLE_PATHS);
-        k.distinct_paths.add_hashed(hp);
+        if *r.path == *r.template {
+            k.template_hits += n;
+        } else {
+            let hp = hash32(&r.path);
+            k.paths.add_hashed(&r.path, hp, n, SAMPLE_PATHS);
+            k.distinct_paths.add_hashed(hp);
+        }
         if let Some(raw) = r.raw_path.as_deref() {
             k.raw_paths.add(raw, n, SAMPLE_PATHS);
         }

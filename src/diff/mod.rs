@@ -478,7 +478,7 @@ fn decide(st: &mut State, agg: &Aggregate, window_end: Option<Timestamp>, cfg: F
                 _ => {
                     let target = target.as_deref().unwrap_or(t);
                     let target_in_state = st.key(host, target).is_some();
-                    merge_into(&mut resolved, host, target, k, in_state || target_in_state);
+                    merge_into(&mut resolved, host, target, t, k, in_state || target_in_state);
                 }
             }
         }
@@ -500,7 +500,7 @@ fn decide(st: &mut State, agg: &Aggregate, window_end: Option<Timestamp>, cfg: F
         .collect();
     for (host, t, k) in pending_new {
         let target = grouped.get(&(host, t)).map_or(t, String::as_str);
-        merge_into(&mut resolved, host, target, k, false);
+        merge_into(&mut resolved, host, target, t, k, false);
     }
 
     // The baseline's clients and user agents per host.
@@ -619,16 +619,19 @@ fn merge_into(
     resolved: &mut BTreeMap<(String, String), Resolved>,
     host: &str,
     target: &str,
+    member: &str,
     k: &KeyStats,
     in_state: bool,
 ) {
+    let mut k = k.clone();
+    k.materialize(member);
     match resolved.get_mut(&(host.to_string(), target.to_string())) {
         Some(r) => {
-            r.stats.merge(k);
+            r.stats.merge(&k);
             r.in_state |= in_state;
         }
         None => {
-            resolved.insert((host.to_string(), target.to_string()), Resolved { stats: k.clone(), in_state });
+            resolved.insert((host.to_string(), target.to_string()), Resolved { stats: k, in_state });
         }
     }
 }

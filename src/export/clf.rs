@@ -225,7 +225,8 @@ pub fn unescape(raw: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
-fn hex(b: u8) -> Option<u8> {
+/// The value of a hex digit (shared by the formats that undo `\xhh` or `%hh` escapes).
+pub(crate) fn hex(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),

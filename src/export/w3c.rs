@@ -34,7 +34,7 @@
 
 use std::borrow::Cow;
 
-use super::clf::strip_port;
+use super::clf::{hex, strip_port};
 use super::event::RawEvent;
 use super::{LineParser, ParseResult, Parsed};
 use crate::time::Timestamp;
@@ -337,15 +337,6 @@ pub fn percent_decode_once(v: &[u8]) -> Cow<'_, [u8]> {
         }
     }
     Cow::Owned(out)
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 fn strip_prefix_ci<'a>(line: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {

@@ -10,7 +10,7 @@
 //! `input:line`.
 
 use std::io::BufRead;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 
 use anyhow::{Context, Result};
 
@@ -79,17 +79,21 @@ where
         let mut to_workers: Vec<SyncSender<Block>> = Vec::with_capacity(threads);
         let mut from_workers: Vec<Receiver<Result<R>>> = Vec::with_capacity(threads);
         let mut handles = Vec::with_capacity(threads);
+        // Spent blocks go back to the reader to be filled again: no allocation, and no page faults on
+        // fresh memory, per block.
+        let (spent_tx, spent_rx) = channel::<Vec<u8>>();
         for _ in 0..threads {
             let (tx, rx) = sync_channel::<Block>(2);
             let (rtx, rrx) = sync_channel::<Result<R>>(2);
             to_workers.push(tx);
             from_workers.push(rrx);
-            let (init, work) = (&init, &work);
+            let (init, work, spent_tx) = (&init, &work, spent_tx.clone());
             handles.push(scope.spawn(move || {
                 let mut state = init();
                 for block in rx {
                     let r = work(&mut state, &block);
                     let failed = r.is_err();
+                    let _ = spent_tx.send(block.data);
                     if rtx.send(r).is_err() || failed {
                         break;
                     }
@@ -97,6 +101,7 @@ where
                 state
             }));
         }
+        drop(spent_tx);
         // The reader: blocks out round-robin.
         let reader_thread = scope.spawn(move || -> Result<()> {
             let mut carry: Vec<u8> = Vec::new();
@@ -104,25 +109,19 @@ where
             let mut i = 0usize;
             let mut want = BLOCK;
             loop {
-                let mut data = std::mem::take(&mut carry);
-                data.reserve(want.saturating_sub(data.len()) + 4096);
-                let mut eof = false;
-                while data.len() < want {
-                    let buf = reader.fill_buf().with_context(|| format!("{name}: read error"))?;
-                    if buf.is_empty() {
-                        eof = true;
-                        break;
-                    }
-                    let take = buf.len().min(want - data.len());
-                    data.extend_from_slice(&buf[..take]);
-                    reader.consume(take);
-                }
+                let mut data = spent_rx.try_recv().unwrap_or_default();
+                data.clear();
+                data.extend_from_slice(&carry);
+                let eof =
+                    fill(&mut reader, &mut data, want).with_context(|| format!("{name}: read error"))?;
                 if !eof {
                     // Cut after the last newline; the rest starts the next block. A line longer than a
                     // block makes the next read larger until the line ends.
                     match memchr::memrchr(b'\n', &data) {
                         Some(j) => {
-                            carry = data.split_off(j + 1);
+                            carry.clear();
+                            carry.extend_from_slice(&data[j + 1..]);
+                            data.truncate(j + 1);
                             want = BLOCK;
                         }
                         None => {
@@ -183,6 +182,34 @@ where
         read?;
         Ok(states)
     })
+}
+
+/// Reads from `reader` until `data` holds `want` bytes or the input ends (then returns true). Reads go
+/// straight into `data`: a buffered reader hands a read this large to the file without copying.
+fn fill(reader: &mut Box<dyn BufRead + Send>, data: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
+    let mut len = data.len();
+    if len >= want {
+        return Ok(false);
+    }
+    // Zeroed once per fill, however many reads it takes (pipes and decompressors give little at a time).
+    data.resize(want, 0);
+    let mut eof = false;
+    while len < want {
+        match reader.read(&mut data[len..]) {
+            Ok(0) => {
+                eof = true;
+                break;
+            }
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                data.truncate(len);
+                return Err(e);
+            }
+        }
+    }
+    data.truncate(len);
+    Ok(eof)
 }
 
 #[cfg(test)]

@@ -181,6 +181,13 @@ fn add_name(v: &mut Vec<Box<str>>, name: &str, cap: usize) {
 
 fn add_hour(hours: &mut Option<Vec<(i64, u64)>>, hour: i64, n: u64) {
     let Some(h) = hours else { return };
+    // Logs run forward in time: the hour is usually the last one.
+    if let Some(last) = h.last_mut()
+        && last.0 == hour
+    {
+        last.1 += n;
+        return;
+    }
     match h.binary_search_by_key(&hour, |e| e.0) {
         Ok(i) => h[i].1 += n,
         Err(_) if h.len() >= MAX_HOURS => *hours = None,
@@ -336,6 +343,7 @@ impl Aggregate {
         };
         let rec = Request {
             host: s(0)?,
+            is_template: template == path,
             template,
             path,
             raw_path: s(3)?,
@@ -353,6 +361,7 @@ impl Aggregate {
             queries: list(16)?,
             anomalies: list(17)?,
             params: list(18)?,
+            params_of: None,
             source: s(19)?,
         };
         self.add(rec);
@@ -378,7 +387,11 @@ impl Aggregate {
         };
         hd.requests += n;
         let hour = first.secs().div_euclid(3600) * 3600;
-        *hd.hourly.entry(hour).or_default() += n;
+        match hd.hourly.last_entry() {
+            // The same hour as the last request, usually.
+            Some(mut e) if *e.key() == hour => *e.get_mut() += n,
+            _ => *hd.hourly.entry(hour).or_default() += n,
+        }
 
         let template: &str = &r.template;
         let k = match hd.keys.get_mut(template) {
@@ -403,7 +416,7 @@ impl Aggregate {
             bump_status(&mut k.statuses, s, n);
         }
         add_hour(&mut k.hours, hour, n);
-        if *r.path == *r.template {
+        if r.is_template {
             k.template_hits += n;
         } else {
             let hp = hash32(&r.path);
@@ -424,6 +437,11 @@ impl Aggregate {
         }
         for p in &r.params {
             add_name(&mut k.params, p, MAX_PARAMS);
+        }
+        if let Some(q) = r.params_of {
+            for p in crate::normalize::param_names(q) {
+                add_name(&mut k.params, p, MAX_PARAMS);
+            }
         }
         let t0 = first.0;
         let mut client = |c: &str, count: u64| {
@@ -467,6 +485,8 @@ pub struct Request<'a> {
     pub host: Option<Cow<'a, str>>,
     pub template: Cow<'a, str>,
     pub path: Cow<'a, str>,
+    /// `path == template`, which the caller may know without comparing them.
+    pub is_template: bool,
     pub raw_path: Option<Cow<'a, str>>,
     pub method: Option<Cow<'a, str>>,
     pub status: Option<u16>,
@@ -482,6 +502,8 @@ pub struct Request<'a> {
     pub queries: Vec<Cow<'a, str>>,
     pub anomalies: Vec<Cow<'a, str>>,
     pub params: Vec<Cow<'a, str>>,
+    /// A query whose parameter names are counted as `params` (saves collecting them per request).
+    pub params_of: Option<&'a str>,
     pub source: Option<Cow<'a, str>>,
 }
 

@@ -16,7 +16,7 @@ use crate::export::event::{EmitOptions, RawEvent};
 use crate::export::file::Sink;
 use crate::normalize::cache::NormCache;
 use crate::normalize::filter::{MethodFilter, StatusFilter};
-use crate::normalize::{self, NormArgs, ProfileArg, Stats};
+use crate::normalize::{NormArgs, ProfileArg, Stats};
 
 /// The filters and profile of `path-normalize`, parsed once and shared by the workers.
 pub struct Normalizer {
@@ -80,12 +80,13 @@ impl Sink for Replay<'_> {
         let Some(time) = p.time else {
             bail!("{}: record has no time (time, or first_seen and last_seen)", String::from_utf8_lossy(src));
         };
-        let raw_path = (canon.path != d.path).then(|| d.path.clone());
+        let raw_path = norm.changed.then(|| d.path.clone());
         // … and what baseline-diff counts.
         self.agg.add(Request {
             host,
             template: Cow::Borrowed(&norm.template),
             path: Cow::Borrowed(&canon.path),
+            is_template: norm.is_template,
             raw_path,
             method: d.method,
             status: p.status,
@@ -100,7 +101,8 @@ impl Sink for Replay<'_> {
             user_agents: Vec::new(),
             queries: Vec::new(),
             anomalies,
-            params: query.map(|q| normalize::param_names(q).map(Cow::Borrowed).collect()).unwrap_or_default(),
+            params: Vec::new(),
+            params_of: query,
             source: Some(String::from_utf8_lossy(src)),
         });
         Ok(())

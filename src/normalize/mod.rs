@@ -380,7 +380,7 @@ fn transform(
 
     // The common case: nothing in the record changes, the derived fields are only added. The line is
     // copied whole, up to its closing brace, and they are appended: no per-field work at all.
-    let untouched = canon.path == path
+    let untouched = !norm.changed
         && new_host.is_none()
         && (had_anomalies || canon.anomalies.is_empty())
         && query_field.is_some() == query.is_some()
@@ -534,14 +534,17 @@ pub fn choose_profile(arg: ProfileArg, server: Option<&str>, path: &str) -> Prof
 
 /// The parameter names of a query, in order of first appearance, without duplicates; at most 64.
 pub fn param_names(query: &str) -> impl Iterator<Item = &str> {
-    let mut seen: Vec<&str> = Vec::new();
+    // On the stack: this runs for every request that has a query.
+    let mut seen: [&str; 64] = [""; 64];
+    let mut n = 0;
     query.split('&').filter_map(move |pair| {
         let name = pair.split('=').next().unwrap_or(pair);
         let name = &name[..name.char_indices().nth(128).map_or(name.len(), |(i, _)| i)];
-        if name.is_empty() || seen.len() == 64 || seen.contains(&name) {
+        if name.is_empty() || n == seen.len() || seen[..n].contains(&name) {
             return None;
         }
-        seen.push(name);
+        seen[n] = name;
+        n += 1;
         Some(name)
     })
 }

@@ -103,7 +103,10 @@ impl Sink for Replay<'_> {
             anomalies,
             params: Vec::new(),
             params_of: query,
-            source: Some(String::from_utf8_lossy(src)),
+            // `file:line` from a file name that is a Rust string: UTF-8, so this is only a check.
+            source: Some(
+                std::str::from_utf8(src).map_or_else(|_| String::from_utf8_lossy(src), Cow::Borrowed),
+            ),
         });
         Ok(())
     }

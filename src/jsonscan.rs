@@ -31,6 +31,75 @@ pub struct Scan {
     pub fields: Vec<Field>,
     /// The line last scanned held only printable ASCII.
     plain: bool,
+    /// The line last scanned held a backslash (so some string may hold an escape).
+    escapes: bool,
+    /// Offsets of the line's quotes, when it is plain and has no backslash: then every string is one
+    /// quote to the next, and the scanner steps from quote to quote instead of searching for each.
+    quotes: Vec<u32>,
+}
+
+/// How the scanner finds the end of a string.
+enum Strings<'q> {
+    /// Plain ASCII without backslashes: the next quote ends a string ([`Scan::quotes`], `next` the
+    /// first not yet passed).
+    Quotes { at: &'q [u32], next: usize },
+    /// Anything else: search for the next quote or backslash, check escapes (and, unless `plain`, raw
+    /// control characters).
+    Search { plain: bool },
+}
+
+/// One pass over the line: whether every byte is printable ASCII, whether there is a backslash, and
+/// where the quotes are.
+fn classify(line: &[u8], quotes: &mut Vec<u32>) -> (bool, bool) {
+    quotes.clear();
+    let (mut odd, mut backslash) = (false, false);
+    let mut chunks = line.chunks_exact(16);
+    let mut base = 0u32;
+    for c in &mut chunks {
+        let (mut q, o, bs) = chunk_masks(c.try_into().expect("16 bytes"));
+        odd |= o;
+        backslash |= bs;
+        while q != 0 {
+            quotes.push(base + q.trailing_zeros());
+            q &= q - 1;
+        }
+        base += 16;
+    }
+    for (j, &b) in chunks.remainder().iter().enumerate() {
+        odd |= b.wrapping_sub(0x20) >= 0x60;
+        backslash |= b == b'\\';
+        if b == b'"' {
+            quotes.push(base + j as u32);
+        }
+    }
+    (!odd, backslash)
+}
+
+/// For sixteen bytes: a bit per quote, whether any byte is not printable ASCII, whether any is a
+/// backslash. SSE2 (every x86-64 has it): three compares and three mask extractions.
+#[cfg(target_arch = "x86_64")]
+fn chunk_masks(c: &[u8; 16]) -> (u32, bool, bool) {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of x86-64; the load is unaligned and reads exactly the 16 bytes of `c`.
+    unsafe {
+        let v = _mm_loadu_si128(c.as_ptr().cast());
+        let q = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8))) as u32;
+        let bs = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8)));
+        // Printable ASCII is 0x20..=0x7f: as signed bytes, greater than 0x1f (bytes >= 0x80 are negative).
+        let ok = _mm_movemask_epi8(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f)));
+        (q, ok != 0xffff, bs != 0)
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn chunk_masks(c: &[u8; 16]) -> (u32, bool, bool) {
+    let mut q = 0u32;
+    for (j, &b) in c.iter().enumerate() {
+        q |= u32::from(b == b'"') << j;
+    }
+    let odd = c.iter().fold(false, |a, &b| a | (b.wrapping_sub(0x20) >= 0x60));
+    let bs = c.iter().fold(false, |a, &b| a | (b == b'\\'));
+    (q, odd, bs)
 }
 
 /// Why a line is not a valid record.
@@ -63,11 +132,18 @@ impl Scan {
         }
         // One vectorisable pass decides whether the line is plain printable ASCII (what our tools write);
         // only other lines pay for UTF-8 validation and the per-string check for raw control characters.
-        let plain = line.iter().fold(true, |ok, &b| ok & (b.wrapping_sub(0x20) < 0x60));
+        let (plain, escapes) = classify(line, &mut self.quotes);
         if !plain && let Err(e) = std::str::from_utf8(line) {
             return err(e.valid_up_to(), "invalid UTF-8");
         }
         self.plain = plain;
+        self.escapes = escapes;
+        let mut st = if plain && !escapes {
+            Strings::Quotes { at: &self.quotes, next: 0 }
+        } else {
+            Strings::Search { plain }
+        };
+        let fields = &mut self.fields;
         let mut i = ws(line, 0);
         if line.get(i) != Some(&b'{') {
             return err(i, "expected a JSON object");
@@ -81,14 +157,19 @@ impl Scan {
                     return err(i, "expected a key");
                 }
                 let k0 = i;
-                let k1 = string_end(line, i, plain)?;
+                let k1 = string_end(line, i, &mut st)?;
                 i = ws(line, k1);
                 if line.get(i) != Some(&b':') {
                     return err(i, "expected ':'");
                 }
                 let v0 = ws(line, i + 1);
-                let v1 = value_end(line, v0, 0, plain)?;
-                self.fields.push(Field {
+                // Most values are strings: no need for the general value dispatch.
+                let v1 = if line.get(v0) == Some(&b'"') {
+                    string_end(line, v0, &mut st)?
+                } else {
+                    value_end(line, v0, 0, &mut st)?
+                };
+                fields.push(Field {
                     key: (k0 as u32 + 1, k1 as u32 - 1),
                     val: (v0 as u32, v1 as u32),
                     span: (k0 as u32, v1 as u32),
@@ -108,6 +189,22 @@ impl Scan {
             return err(i, "text after the object");
         }
         Ok(())
+    }
+
+    /// A string value of the line last scanned, unescaped; `None` when the value is not a string. Like
+    /// [`str_value`], without looking for escapes in a line that has no backslash.
+    pub fn str_value<'a>(&self, line: &'a [u8], f: &Field) -> Option<Cow<'a, str>> {
+        let v = raw(line, f.val);
+        if v.first() != Some(&b'"') {
+            return None;
+        }
+        let body = &v[1..v.len() - 1];
+        if !self.escapes {
+            // SAFETY: the line was checked to be UTF-8 (or plain ASCII) and the body lies between two
+            // ASCII quotes.
+            return Some(Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(body) }));
+        }
+        Some(unescape(body))
     }
 
     /// The field whose key is `key` (keys without escapes; the last one wins, as in serde_json).
@@ -158,7 +255,7 @@ pub fn str_array<'a>(line: &'a [u8], f: &Field) -> Option<Vec<Cow<'a, str>>> {
     let mut i = ws(v, 1);
     while i < v.len() && v[i] != b']' {
         // The line was validated: every element ends where value_end says.
-        let end = value_end(v, i, 1, false).ok()?;
+        let end = value_end(v, i, 1, &mut Strings::Search { plain: false }).ok()?;
         if v[i] == b'"' {
             out.push(unescape(&v[i + 1..end - 1]));
         }
@@ -224,6 +321,7 @@ fn hex4(b: &[u8]) -> u32 {
     b.iter().fold(0, |a, &c| a * 16 + (c as char).to_digit(16).unwrap_or(0))
 }
 
+#[inline(always)]
 fn ws(s: &[u8], mut i: usize) -> usize {
     while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r') {
         i += 1;
@@ -232,7 +330,20 @@ fn ws(s: &[u8], mut i: usize) -> usize {
 }
 
 /// The end (exclusive) of the string starting at the quote at `i`.
-fn string_end(s: &[u8], i: usize, plain: bool) -> Result<usize, ScanError> {
+#[inline(always)]
+fn string_end(s: &[u8], i: usize, st: &mut Strings<'_>) -> Result<usize, ScanError> {
+    let plain = match st {
+        Strings::Quotes { at, next } => {
+            // Strings are met in line order, so the cursor only moves forward.
+            while *next < at.len() && at[*next] as usize <= i {
+                *next += 1;
+            }
+            let Some(&q) = at.get(*next) else { return err(i, "unterminated string") };
+            *next += 1;
+            return Ok(q as usize + 1);
+        }
+        Strings::Search { plain } => *plain,
+    };
     let mut j = i + 1;
     loop {
         let Some(k) = memchr::memchr2(b'"', b'\\', &s[j..]).map(|k| j + k) else {
@@ -255,12 +366,12 @@ fn string_end(s: &[u8], i: usize, plain: bool) -> Result<usize, ScanError> {
 }
 
 /// The end (exclusive) of the value starting at `i`.
-fn value_end(s: &[u8], i: usize, depth: u32, plain: bool) -> Result<usize, ScanError> {
+fn value_end(s: &[u8], i: usize, depth: u32, st: &mut Strings<'_>) -> Result<usize, ScanError> {
     if depth > 128 {
         return err(i, "nested too deeply");
     }
     match s.get(i) {
-        Some(b'"') => string_end(s, i, plain),
+        Some(b'"') => string_end(s, i, st),
         Some(b'{') => {
             let mut j = ws(s, i + 1);
             if s.get(j) == Some(&b'}') {
@@ -270,11 +381,11 @@ fn value_end(s: &[u8], i: usize, depth: u32, plain: bool) -> Result<usize, ScanE
                 if s.get(j) != Some(&b'"') {
                     return err(j, "expected a key");
                 }
-                j = ws(s, string_end(s, j, plain)?);
+                j = ws(s, string_end(s, j, st)?);
                 if s.get(j) != Some(&b':') {
                     return err(j, "expected ':'");
                 }
-                j = ws(s, value_end(s, ws(s, j + 1), depth + 1, plain)?);
+                j = ws(s, value_end(s, ws(s, j + 1), depth + 1, st)?);
                 match s.get(j) {
                     Some(b',') => j = ws(s, j + 1),
                     Some(b'}') => return Ok(j + 1),
@@ -288,7 +399,7 @@ fn value_end(s: &[u8], i: usize, depth: u32, plain: bool) -> Result<usize, ScanE
                 return Ok(j + 1);
             }
             loop {
-                j = ws(s, value_end(s, j, depth + 1, plain)?);
+                j = ws(s, value_end(s, j, depth + 1, st)?);
                 match s.get(j) {
                     Some(b',') => j = ws(s, j + 1),
                     Some(b']') => return Ok(j + 1),

@@ -286,17 +286,40 @@ impl Aggregate {
         ];
         let mut f: [Option<Field>; 20] = [None; 20];
         for fd in &scan.fields {
-            let k = jsonscan::raw(line, fd.key);
-            if let Some(i) = KEYS.iter().position(|x| *x == k)
-                && !jsonscan::is_null(line, fd)
-            {
+            // A match, not a search of KEYS: it dispatches on the length first (records have a dozen
+            // fields, and this runs for each).
+            let i = match jsonscan::raw(line, fd.key) {
+                b"host" => 0,
+                b"template" => 1,
+                b"path" => 2,
+                b"raw_path" => 3,
+                b"method" => 4,
+                b"status" => 5,
+                b"client" => 6,
+                b"user_agent" => 7,
+                b"query" => 8,
+                b"time" => 9,
+                b"first_seen" => 10,
+                b"last_seen" => 11,
+                b"count" => 12,
+                b"distinct_clients" => 13,
+                b"clients" => 14,
+                b"user_agents" => 15,
+                b"queries" => 16,
+                b"anomalies" => 17,
+                b"params" => 18,
+                b"source" => 19,
+                _ => continue,
+            };
+            debug_assert_eq!(KEYS[i], jsonscan::raw(line, fd.key));
+            if !jsonscan::is_null(line, fd) {
                 f[i] = Some(*fd);
             }
         }
         let s = |i: usize| -> Result<Option<Cow<'_, str>>> {
             match &f[i] {
                 None => Ok(None),
-                Some(fd) => jsonscan::str_value(line, fd).map(Some).ok_or_else(|| {
+                Some(fd) => scan.str_value(line, fd).map(Some).ok_or_else(|| {
                     anyhow::anyhow!("invalid record: {} is not a string", String::from_utf8_lossy(KEYS[i]))
                 }),
             }

@@ -330,7 +330,7 @@ fn transform(
     let string = |k: &str| -> Result<Option<std::borrow::Cow<'_, str>>> {
         match field(k) {
             None => Ok(None),
-            Some(f) => match jsonscan::str_value(line, &f) {
+            Some(f) => match scan.str_value(line, &f) {
                 Some(v) => Ok(Some(v)),
                 None => bail!("invalid record: {k} is not a string"),
             },

@@ -126,6 +126,11 @@ fn err<T>(at: usize, what: &'static str) -> Result<T, ScanError> {
 impl Scan {
     /// Scans `line`, which must hold one JSON object (surrounding whitespace allowed).
     pub fn line(&mut self, line: &[u8]) -> Result<(), ScanError> {
+        self.scan(line, true)
+    }
+
+    /// [`Scan::line`]; `quotes` false forces the searching path (tests compare the two).
+    fn scan(&mut self, line: &[u8], quotes: bool) -> Result<(), ScanError> {
         self.fields.clear();
         if line.len() > u32::MAX as usize {
             return err(0, "line too long");
@@ -138,7 +143,7 @@ impl Scan {
         }
         self.plain = plain;
         self.escapes = escapes;
-        let mut st = if plain && !escapes {
+        let mut st = if quotes && plain && !escapes {
             Strings::Quotes { at: &self.quotes, next: 0 }
         } else {
             Strings::Search { plain }
@@ -512,6 +517,40 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn quote_stepping_equals_searching(s in r#"[{}\[\]":,0-9a-z .eE+-]{0,60}"#) {
+            // Lines without backslashes take the quote-stepping path: it must accept, reject and
+            // place fields exactly as the searching path does.
+            let (mut a, mut b) = (Scan::default(), Scan::default());
+            let ra = a.scan(s.as_bytes(), true);
+            let rb = b.scan(s.as_bytes(), false);
+            prop_assert_eq!(ra, rb);
+            prop_assert_eq!(a.fields, b.fields);
+        }
+
+        #[test]
+        fn quote_stepping_on_valid_records(v in proptest::collection::btree_map("[a-z_]{1,8}", ("[ -!#-\\[\\]-~]{0,30}", proptest::prelude::any::<u32>(), 0..3u8), 0..12)) {
+            let obj: serde_json::Map<String, serde_json::Value> = v.iter().map(|(k, (s, n, kind))| {
+                let val = match kind { 0 => serde_json::json!(s), 1 => serde_json::json!(n), _ => serde_json::json!([s, n, {"x": s}]) };
+                (k.clone(), val)
+            }).collect();
+            let text = serde_json::to_string(&obj).unwrap();
+            prop_assert!(!text.contains('\\'));
+            let (mut a, mut b) = (Scan::default(), Scan::default());
+            a.scan(text.as_bytes(), true).unwrap();
+            b.scan(text.as_bytes(), false).unwrap();
+            prop_assert_eq!(&a.fields, &b.fields);
+            prop_assert_eq!(a.fields.len(), v.len());
+            for f in &a.fields {
+                let key = std::str::from_utf8(raw(text.as_bytes(), f.key)).unwrap();
+                let want = serde_json::to_string(&obj[key]).unwrap();
+                prop_assert_eq!(raw(text.as_bytes(), f.val), want.as_bytes());
+                if v[key].2 == 0 {
+                    prop_assert_eq!(a.str_value(text.as_bytes(), f).unwrap(), v[key].0.as_str());
+                }
+            }
+        }
+
         #[test]
         fn agrees_with_serde_json(s in r#"[{}\[\]":,0-9a-z\\ .eE+-]{0,40}"#) {
             let ours = scan(&s).is_ok();

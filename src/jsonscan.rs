@@ -33,44 +33,57 @@ pub struct Scan {
     plain: bool,
     /// The line last scanned held a backslash (so some string may hold an escape).
     escapes: bool,
-    /// Offsets of the line's quotes, when it is plain and has no backslash: then every string is one
-    /// quote to the next, and the scanner steps from quote to quote instead of searching for each.
-    quotes: Vec<u32>,
+    /// One bit per byte of the line, set for a quote (sixteen bytes to an entry). When the line is plain
+    /// and has no backslash every string is one quote to the next, and the scanner finds a string's
+    /// end in these bits instead of searching the bytes.
+    quotes: Vec<u16>,
 }
 
 /// How the scanner finds the end of a string.
 enum Strings<'q> {
-    /// Plain ASCII without backslashes: the next quote ends a string ([`Scan::quotes`], `next` the
-    /// first not yet passed).
-    Quotes { at: &'q [u32], next: usize },
+    /// Plain ASCII without backslashes: the next quote ends a string ([`Scan::quotes`]).
+    Quotes(&'q [u16]),
     /// Anything else: search for the next quote or backslash, check escapes (and, unless `plain`, raw
     /// control characters).
     Search { plain: bool },
 }
 
+/// The first quote after offset `i`, from the quote bits.
+#[inline(always)]
+fn next_quote(masks: &[u16], i: usize) -> Option<usize> {
+    let mut chunk = (i + 1) / 16;
+    // Drop the bits up to and including `i` in its chunk.
+    let mut m = u32::from(*masks.get(chunk)?) & (u32::MAX << ((i + 1) % 16));
+    loop {
+        if m != 0 {
+            return Some(chunk * 16 + m.trailing_zeros() as usize);
+        }
+        chunk += 1;
+        m = u32::from(*masks.get(chunk)?);
+    }
+}
+
 /// One pass over the line: whether every byte is printable ASCII, whether there is a backslash, and
-/// where the quotes are.
-fn classify(line: &[u8], quotes: &mut Vec<u32>) -> (bool, bool) {
+/// where the quotes are (one bit per byte).
+fn classify(line: &[u8], quotes: &mut Vec<u16>) -> (bool, bool) {
     quotes.clear();
+    quotes.reserve(line.len() / 16 + 1);
     let (mut odd, mut backslash) = (false, false);
     let mut chunks = line.chunks_exact(16);
-    let mut base = 0u32;
     for c in &mut chunks {
-        let (mut q, o, bs) = chunk_masks(c.try_into().expect("16 bytes"));
+        let (q, o, bs) = chunk_masks(c.try_into().expect("16 bytes"));
         odd |= o;
         backslash |= bs;
-        while q != 0 {
-            quotes.push(base + q.trailing_zeros());
-            q &= q - 1;
-        }
-        base += 16;
+        quotes.push(q);
     }
-    for (j, &b) in chunks.remainder().iter().enumerate() {
-        odd |= b.wrapping_sub(0x20) >= 0x60;
-        backslash |= b == b'\\';
-        if b == b'"' {
-            quotes.push(base + j as u32);
-        }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut last = [b' '; 16];
+        last[..rest.len()].copy_from_slice(rest);
+        let (q, o, bs) = chunk_masks(&last);
+        odd |= o;
+        backslash |= bs;
+        quotes.push(q);
     }
     (!odd, backslash)
 }
@@ -78,12 +91,12 @@ fn classify(line: &[u8], quotes: &mut Vec<u32>) -> (bool, bool) {
 /// For sixteen bytes: a bit per quote, whether any byte is not printable ASCII, whether any is a
 /// backslash. SSE2 (every x86-64 has it): three compares and three mask extractions.
 #[cfg(target_arch = "x86_64")]
-fn chunk_masks(c: &[u8; 16]) -> (u32, bool, bool) {
+fn chunk_masks(c: &[u8; 16]) -> (u16, bool, bool) {
     use std::arch::x86_64::*;
     // SAFETY: SSE2 is part of x86-64; the load is unaligned and reads exactly the 16 bytes of `c`.
     unsafe {
         let v = _mm_loadu_si128(c.as_ptr().cast());
-        let q = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8))) as u32;
+        let q = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8))) as u16;
         let bs = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8)));
         // Printable ASCII is 0x20..=0x7f: as signed bytes, greater than 0x1f (bytes >= 0x80 are negative).
         let ok = _mm_movemask_epi8(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f)));
@@ -92,10 +105,10 @@ fn chunk_masks(c: &[u8; 16]) -> (u32, bool, bool) {
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn chunk_masks(c: &[u8; 16]) -> (u32, bool, bool) {
-    let mut q = 0u32;
+fn chunk_masks(c: &[u8; 16]) -> (u16, bool, bool) {
+    let mut q = 0u16;
     for (j, &b) in c.iter().enumerate() {
-        q |= u32::from(b == b'"') << j;
+        q |= u16::from(b == b'"') << j;
     }
     let odd = c.iter().fold(false, |a, &b| a | (b.wrapping_sub(0x20) >= 0x60));
     let bs = c.iter().fold(false, |a, &b| a | (b == b'\\'));
@@ -144,7 +157,7 @@ impl Scan {
         self.plain = plain;
         self.escapes = escapes;
         let mut st = if quotes && plain && !escapes {
-            Strings::Quotes { at: &self.quotes, next: 0 }
+            Strings::Quotes(&self.quotes)
         } else {
             Strings::Search { plain }
         };
@@ -338,14 +351,9 @@ fn ws(s: &[u8], mut i: usize) -> usize {
 #[inline(always)]
 fn string_end(s: &[u8], i: usize, st: &mut Strings<'_>) -> Result<usize, ScanError> {
     let plain = match st {
-        Strings::Quotes { at, next } => {
-            // Strings are met in line order, so the cursor only moves forward.
-            while *next < at.len() && at[*next] as usize <= i {
-                *next += 1;
-            }
-            let Some(&q) = at.get(*next) else { return err(i, "unterminated string") };
-            *next += 1;
-            return Ok(q as usize + 1);
+        Strings::Quotes(masks) => {
+            let Some(q) = next_quote(masks, i) else { return err(i, "unterminated string") };
+            return Ok(q + 1);
         }
         Strings::Search { plain } => *plain,
     };

@@ -19,17 +19,24 @@ pub const BLOCK: usize = 1 << 20;
 
 /// A run of whole lines.
 pub struct Block {
-    /// The lines, each ending with `\n` except possibly the input's last.
-    pub data: Vec<u8>,
+    /// The lines are `buf[..len]`; the buffer is longer when it held a longer block before (it is
+    /// reused, and keeping its bytes spares zeroing it again).
+    buf: Vec<u8>,
+    len: usize,
     /// The 1-based number of the first line.
     pub first_line: u64,
 }
 
 impl Block {
+    /// The lines' bytes, each line ending with `\n` except possibly the input's last.
+    pub fn data(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
     /// The lines with their numbers, without line endings (`\n` or `\r\n`); the flag is true for a last
     /// line without its newline (a truncated file).
     pub fn lines(&self) -> impl Iterator<Item = (u64, &[u8], bool)> + '_ {
-        let mut rest: &[u8] = &self.data;
+        let mut rest: &[u8] = self.data();
         let mut no = self.first_line;
         std::iter::from_fn(move || {
             if rest.is_empty() {
@@ -93,7 +100,7 @@ where
                 for block in rx {
                     let r = work(&mut state, &block);
                     let failed = r.is_err();
-                    let _ = spent_tx.send(block.data);
+                    let _ = spent_tx.send(block.buf);
                     if rtx.send(r).is_err() || failed {
                         break;
                     }
@@ -109,34 +116,38 @@ where
             let mut i = 0usize;
             let mut want = BLOCK;
             loop {
-                let mut data = spent_rx.try_recv().unwrap_or_default();
-                data.clear();
-                data.extend_from_slice(&carry);
-                let eof =
-                    fill(&mut reader, &mut data, want).with_context(|| format!("{name}: read error"))?;
+                let mut buf = spent_rx.try_recv().unwrap_or_default();
+                if buf.len() < carry.len() {
+                    buf.resize(carry.len(), 0);
+                }
+                buf[..carry.len()].copy_from_slice(&carry);
+                let (mut len, eof) = fill(&mut reader, &mut buf, carry.len(), want)
+                    .with_context(|| format!("{name}: read error"))?;
                 if !eof {
                     // Cut after the last newline; the rest starts the next block. A line longer than a
                     // block makes the next read larger until the line ends.
-                    match memchr::memrchr(b'\n', &data) {
+                    match memchr::memrchr(b'\n', &buf[..len]) {
                         Some(j) => {
                             carry.clear();
-                            carry.extend_from_slice(&data[j + 1..]);
-                            data.truncate(j + 1);
+                            carry.extend_from_slice(&buf[j + 1..len]);
+                            len = j + 1;
                             want = BLOCK;
                         }
                         None => {
-                            want = data.len() + BLOCK;
-                            carry = data;
+                            want = len + BLOCK;
+                            buf.truncate(len);
+                            carry = buf;
                             continue;
                         }
                     }
                 }
-                if data.is_empty() {
+                if len == 0 {
                     return Ok(());
                 }
+                let data = &buf[..len];
                 let lines =
-                    memchr::memchr_iter(b'\n', &data).count() as u64 + u64::from(data.last() != Some(&b'\n'));
-                let block = Block { data, first_line: line };
+                    memchr::memchr_iter(b'\n', data).count() as u64 + u64::from(data.last() != Some(&b'\n'));
+                let block = Block { buf, len, first_line: line };
                 line += lines;
                 if to_workers[i % threads].send(block).is_err() {
                     // A worker stopped on an error; it is reported from its result.
@@ -184,32 +195,27 @@ where
     })
 }
 
-/// Reads from `reader` until `data` holds `want` bytes or the input ends (then returns true). Reads go
-/// straight into `data`: a buffered reader hands a read this large to the file without copying.
-fn fill(reader: &mut Box<dyn BufRead + Send>, data: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
-    let mut len = data.len();
-    if len >= want {
-        return Ok(false);
+/// Reads from `reader` into `buf` after its first `len` bytes until it holds `want` bytes or the input
+/// ends: (bytes held, input ended). Reads go straight into `buf` (a buffered reader hands a read this
+/// large to the file without copying); `buf` is only ever grown, so a reused one is not zeroed again.
+fn fill(
+    reader: &mut Box<dyn BufRead + Send>,
+    buf: &mut Vec<u8>,
+    mut len: usize,
+    want: usize,
+) -> std::io::Result<(usize, bool)> {
+    if buf.len() < want {
+        buf.resize(want, 0);
     }
-    // Zeroed once per fill, however many reads it takes (pipes and decompressors give little at a time).
-    data.resize(want, 0);
-    let mut eof = false;
     while len < want {
-        match reader.read(&mut data[len..]) {
-            Ok(0) => {
-                eof = true;
-                break;
-            }
+        match reader.read(&mut buf[len..want]) {
+            Ok(0) => return Ok((len, true)),
             Ok(n) => len += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                data.truncate(len);
-                return Err(e);
-            }
+            Err(e) => return Err(e),
         }
     }
-    data.truncate(len);
-    Ok(eof)
+    Ok((len, false))
 }
 
 #[cfg(test)]

@@ -244,7 +244,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             args.threads.unwrap_or_else(crate::par::default_threads),
             Scratch::default,
             |sc, block| {
-                let mut obuf = Vec::with_capacity(block.data.len() + block.data.len() / 4);
+                let mut obuf = Vec::with_capacity(block.data().len() + block.data().len() / 4);
                 let mut bst = Stats::default();
                 for (no, line, _) in block.lines() {
                     if line.iter().all(u8::is_ascii_whitespace) {

@@ -130,25 +130,44 @@ impl Timestamp {
 
     /// Parses Apache/Nginx `%t` without its brackets: `10/Oct/2000:13:55:36 -0700`.
     pub fn parse_clf(s: &[u8]) -> Option<Self> {
+        Self::parse_clf_with(s, &mut ClfDay::default())
+    }
+
+    /// [`Timestamp::parse_clf`], remembering the last day and zone seen in `day`: a log's lines share
+    /// them for hours, and then only the time of day is left to read.
+    pub fn parse_clf_with(s: &[u8], day: &mut ClfDay) -> Option<Self> {
         if s.len() != 26 || s[2] != b'/' || s[6] != b'/' || s[11] != b':' || s[20] != b' ' {
             return None;
         }
-        let d = num(&s[0..2])?;
-        let mon = &s[3..6];
-        let mo = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(mon))? as u32 + 1;
-        let y = num(&s[7..11])? as i64;
-        let (h, mi, sec) = (num(&s[12..14])?, num(&s[15..17])?, num(&s[18..20])?);
         if s[14] != b':' || s[17] != b':' {
             return None;
         }
-        let sign = match s[21] {
-            b'+' => 1,
-            b'-' => -1,
-            _ => return None,
+        let (h, mi, sec) = (num(&s[12..14])?, num(&s[15..17])?, num(&s[18..20])?);
+        // The checks of from_utc, for the part read here.
+        if h > 23 || mi > 59 || sec > 60 {
+            return None;
+        }
+        let key = (<[u8; 11]>::try_from(&s[0..11]).ok()?, <[u8; 6]>::try_from(&s[20..26]).ok()?);
+        let base = match day.last {
+            Some((k, base)) if k == key => base,
+            _ => {
+                let d = num(&s[0..2])?;
+                let mon = &s[3..6];
+                let mo = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(mon))? as u32 + 1;
+                let y = num(&s[7..11])? as i64;
+                let sign = match s[21] {
+                    b'+' => 1,
+                    b'-' => -1,
+                    _ => return None,
+                };
+                let (oh, om) = (num(&s[22..24])?, num(&s[24..26])?);
+                let midnight = Timestamp::from_utc(y, mo, d, 0, 0, 0, 0)?;
+                let base = midnight.0 - sign * i64::from(oh * 60 + om) * 60_000;
+                day.last = Some((key, base));
+                base
+            }
         };
-        let (oh, om) = (num(&s[22..24])?, num(&s[24..26])?);
-        let t = Timestamp::from_utc(y, mo, d, h, mi, sec, 0)?;
-        Some(Timestamp(t.0 - sign * i64::from(oh * 60 + om) * 60_000))
+        Some(Timestamp(base + (i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(sec)) * 1000))
     }
 
     /// Parses the W3C pair `date time` (`2026-10-01`, `13:55:36` or `13:55:36.123`), which IIS,
@@ -266,6 +285,13 @@ fn put2(dst: &mut [u8], v: u32) {
     dst[1] = b'0' + (v % 10) as u8;
 }
 
+/// The day and zone of the last Apache time read (`10/Oct/2000` and ` -0700`), and its midnight in
+/// UTC milliseconds.
+#[derive(Debug, Default, Clone)]
+pub struct ClfDay {
+    last: Option<(([u8; 11], [u8; 6]), i64)>,
+}
+
 fn num(b: &[u8]) -> Option<u32> {
     let mut v = 0u32;
     for &c in b {
@@ -289,6 +315,51 @@ mod tests {
         assert_eq!(t.to_string(), "2025-12-31T23:30:00Z");
         assert!(Timestamp::parse_clf(b"31/Feb/2026:00:30:00 +0100").is_none());
         assert!(Timestamp::parse_clf(b"10/Foo/2000:13:55:36 -0700").is_none());
+    }
+
+    #[test]
+    fn clf_day_memo_gives_what_a_fresh_parse_gives() {
+        let mut day = ClfDay::default();
+        for s in [
+            "10/Oct/2000:13:55:36 -0700",
+            "10/Oct/2000:23:59:60 -0700",
+            "10/Oct/2000:24:00:00 -0700",
+            "10/Oct/2000:13:61:00 -0700",
+            "10/Oct/2000:13:55:36 +0000",
+            "11/Oct/2000:00:00:00 +0000",
+            "31/Feb/2026:00:30:00 +0100",
+            "11/Oct/2000:0a:00:00 +0000",
+            "11/oct/2000:01:00:00 +0000",
+            "11/Oct/2000:01:00:00 *0000",
+        ] {
+            assert_eq!(
+                Timestamp::parse_clf_with(s.as_bytes(), &mut day),
+                Timestamp::parse_clf(s.as_bytes()),
+                "{s}"
+            );
+            // The slow path (what parse_clf did before the memo) agrees too.
+            let b = s.as_bytes();
+            let slow = (|| {
+                let d = num(&b[0..2])?;
+                let mo = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(&b[3..6]))? as u32 + 1;
+                let t = Timestamp::from_utc(
+                    num(&b[7..11])? as i64,
+                    mo,
+                    d,
+                    num(&b[12..14])?,
+                    num(&b[15..17])?,
+                    num(&b[18..20])?,
+                    0,
+                )?;
+                let sign = match b[21] {
+                    b'+' => 1,
+                    b'-' => -1,
+                    _ => return None,
+                };
+                Some(Timestamp(t.0 - sign * i64::from(num(&b[22..24])? * 60 + num(&b[24..26])?) * 60_000))
+            })();
+            assert_eq!(Timestamp::parse_clf(b), slow, "{s}");
+        }
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::borrow::Cow;
 
 use super::event::RawEvent;
 use super::{LineParser, ParseResult, Parsed};
-use crate::time::Timestamp;
+use crate::time::{ClfDay, Timestamp};
 
 /// Which of the CLF family a parser reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,22 +33,23 @@ pub enum Variant {
 /// A parser for one [`Variant`].
 pub struct Clf {
     variant: Variant,
+    day: ClfDay,
 }
 
 impl Clf {
     /// A parser for `variant`.
     pub fn new(variant: Variant) -> Self {
-        Clf { variant }
+        Clf { variant, day: ClfDay::default() }
     }
 }
 
 impl LineParser for Clf {
     fn parse<'a>(&mut self, line: &'a [u8]) -> ParseResult<'a> {
-        parse_line(line, self.variant)
+        parse_line(line, self.variant, &mut self.day)
     }
 }
 
-fn parse_line(line: &[u8], variant: Variant) -> ParseResult<'_> {
+fn parse_line<'a>(line: &'a [u8], variant: Variant, day: &mut ClfDay) -> ParseResult<'a> {
     let open = find(line, b" [").ok_or("no [time] field")?;
     let mut head = line[..open].split(|&b| b == b' ');
     let mut ev = RawEvent::default();
@@ -71,7 +72,7 @@ fn parse_line(line: &[u8], variant: Variant) -> ParseResult<'_> {
     ev.client = Some(Cow::Borrowed(client));
     let rest = &line[open + 2..];
     let close = rest.iter().position(|&b| b == b']').ok_or("no closing ] of the time")?;
-    ev.time = Some(Timestamp::parse_clf(&rest[..close]).ok_or("bad time")?);
+    ev.time = Some(Timestamp::parse_clf_with(&rest[..close], day).ok_or("bad time")?);
     let rest = rest[close + 1..].strip_prefix(b" \"").ok_or("no quoted request after the time")?;
     let (request, rest) = request_field(rest).ok_or("no closing quote of the request")?;
     let mut fields = rest.split(|&b| b == b' ').filter(|f| !f.is_empty());
@@ -277,7 +278,7 @@ mod tests {
     use super::*;
 
     fn ev(line: &[u8], v: Variant) -> RawEvent<'_> {
-        match parse_line(line, v).unwrap() {
+        match parse_line(line, v, &mut ClfDay::default()).unwrap() {
             Parsed::Event(e) => e,
             other => panic!("{other:?}"),
         }
@@ -318,9 +319,15 @@ mod tests {
     #[test]
     fn dash_and_junk_requests_are_not_events() {
         let l = br#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "-" 408 -"#;
-        assert!(matches!(parse_line(l, Variant::Common).unwrap(), Parsed::NoRequest(_)));
+        assert!(matches!(
+            parse_line(l, Variant::Common, &mut ClfDay::default()).unwrap(),
+            Parsed::NoRequest(_)
+        ));
         let l = br#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" 400 0 "-" "-""#;
-        assert!(matches!(parse_line(l, Variant::Combined).unwrap(), Parsed::NoRequest(_)));
+        assert!(matches!(
+            parse_line(l, Variant::Combined, &mut ClfDay::default()).unwrap(),
+            Parsed::NoRequest(_)
+        ));
     }
 
     #[test]
@@ -328,9 +335,9 @@ mod tests {
         let l = br#"www.example.test:443 1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "POST /x.php HTTP/1.1" 200 5 "-" "curl""#;
         let e = ev(l, Variant::Vhost);
         assert_eq!(&e.host.unwrap()[..], b"www.example.test");
-        assert!(parse_line(l, Variant::Combined).is_err());
+        assert!(parse_line(l, Variant::Combined, &mut ClfDay::default()).is_err());
         let c = br#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 5 "-" "curl""#;
-        assert!(parse_line(c, Variant::Vhost).is_err());
+        assert!(parse_line(c, Variant::Vhost, &mut ClfDay::default()).is_err());
     }
 
     #[test]
@@ -360,7 +367,7 @@ mod tests {
             (br#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 2x0 1"#, "quote"),
             (br#"1.2.3.4 - - [99/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1"#, "time"),
         ] {
-            let e = parse_line(l, Variant::Combined).unwrap_err();
+            let e = parse_line(l, Variant::Combined, &mut ClfDay::default()).unwrap_err();
             assert!(e.contains(why), "{e}");
         }
     }
@@ -369,7 +376,7 @@ mod tests {
         #[test]
         fn any_bytes_any_variant_no_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
             for v in [Variant::Common, Variant::Combined, Variant::Vhost] {
-                let _ = parse_line(&bytes, v);
+                let _ = parse_line(&bytes, v, &mut ClfDay::default());
             }
         }
 
@@ -380,7 +387,7 @@ mod tests {
             l.extend(&junk);
             l.extend(&base[cut.min(base.len())..]);
             for v in [Variant::Common, Variant::Combined, Variant::Vhost] {
-                if let Ok(Parsed::Event(ev)) = parse_line(&l, v) {
+                if let Ok(Parsed::Event(ev)) = parse_line(&l, v, &mut ClfDay::default()) {
                     // Whatever parsed is written as valid JSON.
                     let mut out = vec![];
                     ev.write(&mut out, b"s:1", None, &super::super::event::EmitOptions::default());

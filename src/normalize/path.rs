@@ -215,6 +215,9 @@ impl<'a> Canonical<'a> {
 
     /// Appends this normalisation's anomalies to a record's list, without duplicates.
     pub fn add_anomalies_to(&self, list: &mut Vec<Cow<'_, str>>) {
+        if self.anomalies.is_empty() {
+            return;
+        }
         for name in self.anomalies.names() {
             if !list.iter().any(|a| a == name) {
                 list.push(Cow::Borrowed(name));

@@ -289,8 +289,11 @@ fn put2(dst: &mut [u8], v: u32) {
 /// UTC milliseconds.
 #[derive(Debug, Default, Clone)]
 pub struct ClfDay {
-    last: Option<(([u8; 11], [u8; 6]), i64)>,
+    last: Option<(DayKey, i64)>,
 }
+
+/// The bytes of an Apache time that fix its day: `10/Oct/2000` and ` -0700`.
+type DayKey = ([u8; 11], [u8; 6]);
 
 fn num(b: &[u8]) -> Option<u32> {
     let mut v = 0u32;

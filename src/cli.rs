@@ -79,6 +79,9 @@ impl Output {
     pub fn stdout(line_buffered: bool) -> Self {
         let out = io::stdout();
         let tty = out.is_terminal();
+        if !line_buffered && !tty {
+            grow_pipe(1);
+        }
         Output { inner: BufWriter::with_capacity(64 << 10, out.lock()), line_buffered: line_buffered || tty }
     }
 
@@ -114,6 +117,20 @@ impl Write for Output {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+/// When `fd` is a pipe, asks the kernel for a 1 MiB pipe buffer instead of the default 64 KiB (the most
+/// an unprivileged process may ask for by default). Stages stream hundreds of megabytes to each other; a
+/// larger buffer means 16 times fewer wake-ups of the reader and the writer. Failure changes nothing.
+pub fn grow_pipe(fd: i32) {
+    // SAFETY: fstat and fcntl on a descriptor number only read and set kernel state; a closed or
+    // foreign descriptor makes them fail, which is ignored.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd, &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFIFO {
+            libc::fcntl(fd, libc::F_SETPIPE_SZ, 1 << 20);
+        }
     }
 }
 

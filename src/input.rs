@@ -28,6 +28,7 @@ pub struct Input {
 /// Opens `path` (`-` is standard input), decompressing gzip when the first bytes say so.
 pub fn open(path: &str) -> Result<Input> {
     if path == "-" {
+        crate::cli::grow_pipe(0);
         return wrap(STDIN_NAME.to_string(), Box::new(io::stdin()));
     }
     let file = File::open(Path::new(path)).with_context(|| format!("{path}: cannot open"))?;

@@ -221,6 +221,7 @@ impl<'a> ObjectWriter<'a> {
         ObjectWriter { out, first: true }
     }
 
+    #[inline(always)]
     fn key(&mut self, k: &str) {
         if !self.first {
             self.out.push(b',');
@@ -232,12 +233,14 @@ impl<'a> ObjectWriter<'a> {
     }
 
     /// A string field from bytes, escaped as `esc` says.
+    #[inline(always)]
     pub fn str(&mut self, k: &str, v: &[u8], esc: Escape) -> Escaped {
         self.key(k);
         write_str(self.out, v, esc)
     }
 
     /// An unsigned number field.
+    #[inline(always)]
     pub fn uint(&mut self, k: &str, v: u64) {
         self.key(k);
         push_decimal(self.out, v);
@@ -250,6 +253,7 @@ impl<'a> ObjectWriter<'a> {
     }
 
     /// A time field in RFC 3339 UTC.
+    #[inline(always)]
     pub fn time(&mut self, k: &str, t: crate::time::Timestamp) {
         self.key(k);
         self.out.push(b'"');

@@ -218,17 +218,17 @@ impl Timestamp {
         put2(&mut buf[14..16], sod / 60 % 60);
         buf[16] = b':';
         put2(&mut buf[17..19], sod % 60);
-        let n = if ms != 0 {
+        // Two constant lengths, so that each copy is a couple of moves rather than a call.
+        if ms != 0 {
             buf[19] = b'.';
             buf[20] = b'0' + (ms / 100) as u8;
             put2(&mut buf[21..23], ms % 100);
             buf[23] = b'Z';
-            24
+            out.extend_from_slice(&buf);
         } else {
             buf[19] = b'Z';
-            20
-        };
-        out.extend_from_slice(&buf[..n]);
+            out.extend_from_slice(&buf[..20]);
+        }
     }
 }
 

@@ -25,9 +25,17 @@ pub struct Block {
     len: usize,
     /// The 1-based number of the first line.
     pub first_line: u64,
+    /// With [`for_each_block_with`] and `headers`: the last `#` directive line of each name (`#Fields`,
+    /// `#Date`, …) that came before this block, in the order the names first appeared.
+    prelude: Vec<Vec<u8>>,
 }
 
 impl Block {
+    /// The header lines in effect where this block starts (see [`for_each_block_with`]).
+    pub fn prelude(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.prelude.iter().map(Vec::as_slice)
+    }
+
     /// The lines' bytes, each line ending with `\n` except possibly the input's last.
     pub fn data(&self) -> &[u8] {
         &self.buf[..self.len]
@@ -71,8 +79,80 @@ pub fn default_threads() -> usize {
 /// worker order. The first error (from reading, a worker or `consume`) stops everything and is returned.
 pub fn for_each_block<S, R>(
     name: &str,
+    reader: Box<dyn BufRead + Send>,
+    threads: usize,
+    init: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, &Block) -> Result<R> + Sync,
+    consume: impl FnMut(R) -> Result<()>,
+) -> Result<Vec<S>>
+where
+    S: Send,
+    R: Send,
+{
+    run(name, reader, threads, false, init, work, consume)
+}
+
+/// [`for_each_block`]; with `headers`, for formats whose `#` header lines set how the following lines
+/// read (W3C `#Fields`): the reader notes every header line (one starting with `#`) as it cuts the
+/// blocks, and each block carries, as its [`Block::prelude`], the last header line of each directive
+/// name seen before it. A worker replays the prelude into its parser before the block's lines, so it
+/// reads them as a single pass over the file would, whichever blocks it saw before.
+pub fn for_each_block_with<S, R>(
+    headers: bool,
+    name: &str,
+    reader: Box<dyn BufRead + Send>,
+    threads: usize,
+    init: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, &Block) -> Result<R> + Sync,
+    consume: impl FnMut(R) -> Result<()>,
+) -> Result<Vec<S>>
+where
+    S: Send,
+    R: Send,
+{
+    run(name, reader, threads, headers, init, work, consume)
+}
+
+/// The last header line of each directive name, in first-seen order.
+#[derive(Default)]
+struct Directives(Vec<(Vec<u8>, Vec<u8>)>);
+
+impl Directives {
+    /// Notes the header lines of `data` (whole lines; `at_start` when it begins the input, which may
+    /// open with a UTF-8 byte-order mark).
+    fn note(&mut self, data: &[u8], at_start: bool) {
+        let mut starts: Vec<usize> =
+            memchr::memchr_iter(b'#', data).filter(|&p| p == 0 || data[p - 1] == b'\n').collect();
+        if at_start && data.starts_with(b"\xEF\xBB\xBF#") {
+            starts.insert(0, 3);
+        }
+        for p in starts {
+            let end = memchr::memchr(b'\n', &data[p..]).map_or(data.len(), |e| p + e);
+            let line = &data[p..end];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let name_end =
+                line.iter().position(|&b| b == b':' || b.is_ascii_whitespace()).unwrap_or(line.len());
+            let name = line[..name_end].to_ascii_lowercase();
+            match self.0.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, l)) => {
+                    l.clear();
+                    l.extend_from_slice(line);
+                }
+                None => self.0.push((name, line.to_vec())),
+            }
+        }
+    }
+
+    fn lines(&self) -> Vec<Vec<u8>> {
+        self.0.iter().map(|(_, l)| l.clone()).collect()
+    }
+}
+
+fn run<S, R>(
+    name: &str,
     mut reader: Box<dyn BufRead + Send>,
     threads: usize,
+    headers: bool,
     init: impl Fn() -> S + Sync,
     work: impl Fn(&mut S, &Block) -> Result<R> + Sync,
     mut consume: impl FnMut(R) -> Result<()>,
@@ -112,6 +192,7 @@ where
         // The reader: blocks out round-robin.
         let reader_thread = scope.spawn(move || -> Result<()> {
             let mut carry: Vec<u8> = Vec::new();
+            let mut directives = Directives::default();
             let mut line = 1u64;
             let mut i = 0usize;
             let mut want = BLOCK;
@@ -147,7 +228,14 @@ where
                 let data = &buf[..len];
                 let lines =
                     memchr::memchr_iter(b'\n', data).count() as u64 + u64::from(data.last() != Some(&b'\n'));
-                let block = Block { buf, len, first_line: line };
+                let prelude = if headers {
+                    let p = directives.lines();
+                    directives.note(&buf[..len], line == 1);
+                    p
+                } else {
+                    Vec::new()
+                };
+                let block = Block { buf, len, first_line: line, prelude };
                 line += lines;
                 if to_workers[i % threads].send(block).is_err() {
                     // A worker stopped on an error; it is reported from its result.
@@ -276,6 +364,48 @@ mod tests {
             |_| Ok(()),
         );
         assert_eq!(format!("{:#}", r.err().unwrap()), "t:77777: bad");
+    }
+
+    #[test]
+    fn blocks_carry_the_headers_before_them() {
+        // Header lines every 50,000 lines, a byte-order mark on the first, CRLF endings: each block's
+        // prelude is the last line of each directive before it, names compared case-insensitively.
+        let mut text = b"\xEF\xBB\xBF#Software: x\r\n".to_vec();
+        for i in 0..300_000 {
+            if i % 50_000 == 0 {
+                text.extend_from_slice(format!("#FIELDS: v{i}\r\n#Date: d{i}\r\n").as_bytes());
+            }
+            text.extend_from_slice(format!("{i}\r\n").as_bytes());
+        }
+        let reader: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(text));
+        let mut checked = 0;
+        for_each_block_with(
+            true,
+            "t",
+            reader,
+            2,
+            || (),
+            |_, b| {
+                let prelude: Vec<String> =
+                    b.prelude().map(|l| String::from_utf8_lossy(l).into_owned()).collect();
+                let first: u64 =
+                    b.lines().find_map(|l| std::str::from_utf8(l.1).ok()?.parse().ok()).unwrap_or(0);
+                Ok((prelude, first, b.first_line))
+            },
+            |(prelude, first, first_line)| {
+                if first_line > 1 {
+                    let v = first / 50_000 * 50_000;
+                    assert_eq!(
+                        prelude,
+                        ["#Software: x".to_string(), format!("#FIELDS: v{v}"), format!("#Date: d{v}")]
+                    );
+                    checked += 1;
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert!(checked > 1);
     }
 
     #[test]

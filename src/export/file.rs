@@ -260,7 +260,7 @@ pub fn read_file<S: Sink>(
             }
         }
     };
-    let sinks = if o.line_buffered || !format.lines_stand_alone() || o.threads <= 1 {
+    let sinks = if o.line_buffered || o.threads <= 1 {
         // One core, line by line; with --line-buffered every event is written at once.
         let mut h = make_handler()?;
         let mut lines = Lines::from_reader(name.clone(), reader);
@@ -276,13 +276,18 @@ pub fn read_file<S: Sink>(
         write(&h.sink.take_output())?;
         vec![h.sink]
     } else {
-        let handlers = par::for_each_block(
+        let handlers = par::for_each_block_with(
+            format.has_header_state(),
             &name,
             reader,
             o.threads,
             make_handler,
             |h, block| {
                 let h = h.as_mut().map_err(|e| anyhow::anyhow!("{e:#}"))?;
+                // The headers in effect where the block starts (already counted where they stand).
+                for header in block.prelude() {
+                    let _ = h.parser.parse(header);
+                }
                 let mut bst = FileStats::default();
                 let mut bad = Vec::new();
                 for (no, line, unterminated) in block.lines() {

@@ -127,10 +127,11 @@ impl Format {
         })
     }
 
-    /// True when every line can be parsed without the lines before it (all but W3C, whose `#Fields`
-    /// lines change how the following lines read): such files are parsed on several cores.
-    pub fn lines_stand_alone(self) -> bool {
-        !matches!(self, Format::Iis | Format::Cloudfront)
+    /// True when `#` header lines change how the following lines read (W3C `#Fields` and `#Date`): such
+    /// files are still parsed on several cores, each block with the headers in effect at its start
+    /// ([`crate::par::for_each_block_with`]).
+    pub fn has_header_state(self) -> bool {
+        matches!(self, Format::Iis | Format::Cloudfront)
     }
 
     /// True for the formats that `--field` applies to.

@@ -273,3 +273,40 @@ fn generated_json_log_parses_completely() {
         assert!(e.get("server").is_none());
     }
 }
+
+/// W3C logs are read on several cores although a `#Fields` line changes how every later line reads:
+/// each block is parsed with the headers in effect at its start. A log of many megabytes whose layout
+/// changes again and again (the fixtures repeated) reads the same on one thread and on four, and every
+/// repetition gives the fixture's own events.
+#[test]
+fn w3c_layout_changes_read_the_same_on_every_core_count() {
+    let dir = tempfile::tempdir().unwrap();
+    for (fixture_name, format) in [("iis.log", "iis"), ("cloudfront.log", "cloudfront")] {
+        let one = std::fs::read(fixture(&format!("export/{fixture_name}"))).unwrap();
+        let golden = json_lines(&stdout(&export_fixture(&["--format", format, fixture_name])));
+        // Enough copies for several 1 MiB blocks, each cut somewhere else in the fixture.
+        let copies = (5 << 20) / one.len() + 1;
+        let big = util::write(dir.path(), fixture_name, one.repeat(copies));
+        let big = big.to_str().unwrap();
+        let outs: Vec<String> = ["1", "2", "4"]
+            .iter()
+            .map(|t| {
+                let o = run("log-export", &["--format", format, "--threads", t, big], b"");
+                ok(&o);
+                stdout(&o)
+            })
+            .collect();
+        assert_eq!(outs[0], outs[1], "{format}: 1 and 2 threads differ");
+        assert_eq!(outs[0], outs[2], "{format}: 1 and 4 threads differ");
+        let events = json_lines(&outs[2]);
+        assert_eq!(events.len(), golden.len() * copies, "{format}");
+        let without_source = |v: &Value| {
+            let mut v = v.clone();
+            v.as_object_mut().unwrap().remove("source");
+            v
+        };
+        for (i, e) in events.iter().enumerate() {
+            assert_eq!(without_source(e), without_source(&golden[i % golden.len()]), "{format}: event {i}");
+        }
+    }
+}

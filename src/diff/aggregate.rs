@@ -387,12 +387,12 @@ impl Aggregate {
             params_of: None,
             source: s(19)?,
         };
-        self.add(rec);
+        self.add(&rec);
         Ok(())
     }
 
     /// Adds one request (or aggregated row).
-    pub fn add(&mut self, r: Request<'_>) {
+    pub fn add(&mut self, r: &Request<'_>) {
         let (first, last, n) = (r.first, r.last, r.count);
         if n == 0 {
             return;

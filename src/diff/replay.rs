@@ -82,7 +82,7 @@ impl Sink for Replay<'_> {
         };
         let raw_path = norm.changed.then(|| d.path.clone());
         // … and what baseline-diff counts.
-        self.agg.add(Request {
+        self.agg.add(&Request {
             host,
             template: Cow::Borrowed(&norm.template),
             path: Cow::Borrowed(&canon.path),

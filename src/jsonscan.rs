@@ -76,13 +76,21 @@ fn classify(line: &[u8], quotes: &mut Vec<u16>) -> (bool, bool) {
         backslash |= bs;
         quotes.push(q);
     }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut last = [b' '; 16];
-        last[..rest.len()].copy_from_slice(rest);
-        let (q, o, bs) = chunk_masks(&last);
+    let rest = chunks.remainder().len();
+    if rest > 0 && line.len() >= 16 {
+        // The last sixteen bytes, overlapping the previous chunk (cheaper than copying the tail into a
+        // padded buffer, which stalls the load on the copy's stores); only the new bytes' quote bits count.
+        let (q, o, bs) = chunk_masks(line[line.len() - 16..].try_into().expect("16 bytes"));
         odd |= o;
         backslash |= bs;
+        quotes.push(q >> (16 - rest));
+    } else if rest > 0 {
+        let mut q = 0u16;
+        for (j, &b) in line.iter().enumerate() {
+            odd |= b.wrapping_sub(0x20) >= 0x60;
+            backslash |= b == b'\\';
+            q |= u16::from(b == b'"') << j;
+        }
         quotes.push(q);
     }
     (!odd, backslash)

@@ -98,7 +98,7 @@ fn all_plain<const NO_QUOTES: bool>(bytes: &[u8]) -> bool {
     }
     // The tail: the last sixteen bytes, overlapping bytes already checked (copying the tail into a
     // padded buffer instead costs a store-forwarding stall on every call).
-    n % 16 == 0 || chunk_plain::<NO_QUOTES>(bytes[n - 16..].try_into().expect("16 bytes"))
+    n.is_multiple_of(16) || chunk_plain::<NO_QUOTES>(bytes[n - 16..].try_into().expect("16 bytes"))
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -288,6 +288,10 @@ fn w3c_layout_changes_read_the_same_on_every_core_count() {
         let copies = (5 << 20) / one.len() + 1;
         let big = util::write(dir.path(), fixture_name, one.repeat(copies));
         let big = big.to_str().unwrap();
+        // The same log gzipped (the decoder hands over little at a time) and read from a pipe.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&one.repeat(copies)).unwrap();
+        let gz_path = util::write(dir.path(), &format!("{fixture_name}.gz"), gz.finish().unwrap());
         let outs: Vec<String> = ["1", "2", "4"]
             .iter()
             .map(|t| {
@@ -298,6 +302,18 @@ fn w3c_layout_changes_read_the_same_on_every_core_count() {
             .collect();
         assert_eq!(outs[0], outs[1], "{format}: 1 and 2 threads differ");
         assert_eq!(outs[0], outs[2], "{format}: 1 and 4 threads differ");
+        let renamed =
+            |text: &str, from: &str| text.replace(&format!("\"source\":\"{from}:"), "\"source\":\"f:");
+        let gz_out = run("log-export", &["--format", format, gz_path.to_str().unwrap()], b"");
+        ok(&gz_out);
+        assert_eq!(
+            renamed(&stdout(&gz_out), gz_path.to_str().unwrap()),
+            renamed(&outs[0], big),
+            "{format}: gzip"
+        );
+        let piped = run("log-export", &["--format", format, "-"], &one.repeat(copies));
+        ok(&piped);
+        assert_eq!(renamed(&stdout(&piped), "<stdin>"), renamed(&outs[0], big), "{format}: stdin");
         let events = json_lines(&outs[2]);
         assert_eq!(events.len(), golden.len() * copies, "{format}");
         let without_source = |v: &Value| {

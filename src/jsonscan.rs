@@ -85,15 +85,24 @@ fn classify(line: &[u8], quotes: &mut Vec<u16>) -> (bool, bool) {
         backslash |= bs;
         quotes.push(q >> (16 - rest));
     } else if rest > 0 {
-        let mut q = 0u16;
-        for (j, &b) in line.iter().enumerate() {
-            odd |= b.wrapping_sub(0x20) >= 0x60;
-            backslash |= b == b'\\';
-            q |= u16::from(b == b'"') << j;
-        }
+        let (q, o, bs) = bytes_masks(line);
+        odd |= o;
+        backslash |= bs;
         quotes.push(q);
     }
     (!odd, backslash)
+}
+
+/// What [`chunk_masks`] gives, one byte at a time, for at most sixteen bytes.
+fn bytes_masks(c: &[u8]) -> (u16, bool, bool) {
+    let (mut q, mut odd, mut bs) = (0u16, false, false);
+    for (j, &b) in c.iter().enumerate() {
+        q |= u16::from(b == b'"') << j;
+        // JSON text is plain here when it is printable ASCII or DEL (0x20..=0x7f).
+        odd |= b.wrapping_sub(0x20) >= 0x60;
+        bs |= b == b'\\';
+    }
+    (q, odd, bs)
 }
 
 /// For sixteen bytes: a bit per quote, whether any byte is not printable ASCII, whether any is a
@@ -114,13 +123,7 @@ fn chunk_masks(c: &[u8; 16]) -> (u16, bool, bool) {
 
 #[cfg(not(target_arch = "x86_64"))]
 fn chunk_masks(c: &[u8; 16]) -> (u16, bool, bool) {
-    let mut q = 0u16;
-    for (j, &b) in c.iter().enumerate() {
-        q |= u16::from(b == b'"') << j;
-    }
-    let odd = c.iter().fold(false, |a, &b| a | (b.wrapping_sub(0x20) >= 0x60));
-    let bs = c.iter().fold(false, |a, &b| a | (b == b'\\'));
-    (q, odd, bs)
+    bytes_masks(c)
 }
 
 /// Why a line is not a valid record.

@@ -80,15 +80,18 @@ pub fn write_str(out: &mut Vec<u8>, bytes: &[u8], esc: Escape) -> Escaped {
     seen
 }
 
-/// True when every byte is printable ASCII (0x20–0x7e), and with `NO_QUOTES` neither `"` nor `\`.
-/// Sixteen bytes at a time (the tail padded with spaces): this runs over every field of every request,
-/// and user agents are long.
+/// The byte rule of [`all_plain`]: printable ASCII (0x20–0x7e), and with `NO_QUOTES` neither `"` nor `\`.
+#[inline(always)]
+fn byte_plain<const NO_QUOTES: bool>(b: u8) -> bool {
+    b.wrapping_sub(0x20) < 0x5f && !(NO_QUOTES && (b == b'"' || b == b'\\'))
+}
+
+/// True when every byte passes [`byte_plain`]. Sixteen bytes at a time, the tail as the last sixteen:
+/// this runs over every field of every request, and user agents are long.
 fn all_plain<const NO_QUOTES: bool>(bytes: &[u8]) -> bool {
     let n = bytes.len();
     if n < 16 {
-        return bytes
-            .iter()
-            .all(|&b| b.wrapping_sub(0x20) < 0x5f && !(NO_QUOTES && (b == b'"' || b == b'\\')));
+        return bytes.iter().all(|&b| byte_plain::<NO_QUOTES>(b));
     }
     let mut chunks = bytes.chunks_exact(16);
     for c in &mut chunks {
@@ -122,8 +125,7 @@ fn chunk_plain<const NO_QUOTES: bool>(c: &[u8; 16]) -> bool {
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
 fn chunk_plain<const NO_QUOTES: bool>(c: &[u8; 16]) -> bool {
-    c.iter()
-        .fold(true, |ok, &b| ok & (b.wrapping_sub(0x20) < 0x5f) & !(NO_QUOTES && (b == b'"' || b == b'\\')))
+    c.iter().fold(true, |ok, &b| ok & byte_plain::<NO_QUOTES>(b))
 }
 
 /// The string a reader gets back from [`write_str`]'s JSON: the same escaping decisions, without the

@@ -89,28 +89,7 @@ where
     S: Send,
     R: Send,
 {
-    run(name, reader, threads, false, init, work, consume)
-}
-
-/// [`for_each_block`]; with `headers`, for formats whose `#` header lines set how the following lines
-/// read (W3C `#Fields`): the reader notes every header line (one starting with `#`) as it cuts the
-/// blocks, and each block carries, as its [`Block::prelude`], the last header line of each directive
-/// name seen before it. A worker replays the prelude into its parser before the block's lines, so it
-/// reads them as a single pass over the file would, whichever blocks it saw before.
-pub fn for_each_block_with<S, R>(
-    headers: bool,
-    name: &str,
-    reader: Box<dyn BufRead + Send>,
-    threads: usize,
-    init: impl Fn() -> S + Sync,
-    work: impl Fn(&mut S, &Block) -> Result<R> + Sync,
-    consume: impl FnMut(R) -> Result<()>,
-) -> Result<Vec<S>>
-where
-    S: Send,
-    R: Send,
-{
-    run(name, reader, threads, headers, init, work, consume)
+    for_each_block_with(false, name, reader, threads, init, work, consume)
 }
 
 /// The last header line of each directive name, in first-seen order.
@@ -148,11 +127,16 @@ impl Directives {
     }
 }
 
-fn run<S, R>(
+/// [`for_each_block`]; with `headers`, for formats whose `#` header lines set how the following lines
+/// read (W3C `#Fields`): the reader notes every header line (one starting with `#`) as it cuts the
+/// blocks, and each block carries, as its [`Block::prelude`], the last header line of each directive
+/// name seen before it. A worker replays the prelude into its parser before the block's lines, so it
+/// reads them as a single pass over the file would, whichever blocks it saw before.
+pub fn for_each_block_with<S, R>(
+    headers: bool,
     name: &str,
     mut reader: Box<dyn BufRead + Send>,
     threads: usize,
-    headers: bool,
     init: impl Fn() -> S + Sync,
     work: impl Fn(&mut S, &Block) -> Result<R> + Sync,
     mut consume: impl FnMut(R) -> Result<()>,

@@ -72,7 +72,7 @@ impl Sink for Replay<'_> {
         self.stats.kept += 1;
         // … what path-normalize would make of it …
         let norm = self.cache.get(self.norm.profile, p.server, &d.path);
-        let canon = &norm.canon;
+        let canon = norm.extra();
         let host = canon.final_host(d.host.as_deref());
         let query = canon.final_query(d.query.as_deref());
         let mut anomalies: Vec<Cow<'_, str>> = d.anomalies.iter().map(|a| Cow::Borrowed(*a)).collect();
@@ -84,8 +84,8 @@ impl Sink for Replay<'_> {
         // … and what baseline-diff counts.
         self.agg.add(&Request {
             host,
-            template: Cow::Borrowed(&norm.template),
-            path: Cow::Borrowed(&canon.path),
+            template: Cow::Borrowed(norm.template()),
+            path: Cow::Borrowed(norm.path()),
             is_template: norm.is_template,
             raw_path,
             method: d.method,

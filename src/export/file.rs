@@ -37,6 +37,9 @@ pub trait Sink: Send {
     fn pending(&self) -> usize {
         0
     }
+
+    /// Offers an empty buffer to write the next output into (one already written, reused).
+    fn reuse(&mut self, _buf: Vec<u8>) {}
 }
 
 /// `log-export`'s sink: events as JSON lines.
@@ -61,6 +64,11 @@ impl Sink for JsonLines {
     }
     fn pending(&self) -> usize {
         self.out.len()
+    }
+    fn reuse(&mut self, buf: Vec<u8>) {
+        if self.out.is_empty() {
+            self.out = buf;
+        }
     }
 }
 
@@ -270,12 +278,16 @@ pub fn read_file<S: Sink>(
             report(&bad, &mut shown);
             bad.clear();
             if o.line_buffered || h.sink.pending() >= 64 << 10 {
-                write(&h.sink.take_output())?;
+                let mut out = h.sink.take_output();
+                write(&out)?;
+                out.clear();
+                h.sink.reuse(out);
             }
         }
         write(&h.sink.take_output())?;
         vec![h.sink]
     } else {
+        let bufs = par::Buffers::default();
         let handlers = par::for_each_block_with(
             format.has_header_state(),
             &name,
@@ -288,6 +300,9 @@ pub fn read_file<S: Sink>(
                 for header in block.prelude() {
                     let _ = h.parser.parse(header);
                 }
+                if let Some(b) = bufs.spare() {
+                    h.sink.reuse(b);
+                }
                 let mut bst = FileStats::default();
                 let mut bad = Vec::new();
                 for (no, line, unterminated) in block.lines() {
@@ -298,7 +313,9 @@ pub fn read_file<S: Sink>(
             |(out, bst, bad)| {
                 st.add(&bst);
                 report(&bad, &mut shown);
-                write(&out)
+                write(&out)?;
+                bufs.give(out);
+                Ok(())
             },
         )?;
         handlers.into_iter().filter_map(Result::ok).map(|h| h.sink).collect()

@@ -238,13 +238,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     } else {
         // Blocks of records are normalised on several cores and written back in input order.
+        let bufs = crate::par::Buffers::default();
         crate::par::for_each_block(
             &name,
             input.into_reader(),
             args.threads.unwrap_or_else(crate::par::default_threads),
             Scratch::default,
             |sc, block| {
-                let mut obuf = Vec::with_capacity(block.data().len() + block.data().len() / 4);
+                let mut obuf = bufs.take(block.data().len() + block.data().len() / 4);
                 let mut bst = Stats::default();
                 for (no, line, _) in block.lines() {
                     if line.iter().all(u8::is_ascii_whitespace) {
@@ -258,6 +259,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             |(obuf, bst)| {
                 st.add(&bst);
                 out.write_line(&obuf)?;
+                bufs.give(obuf);
                 Ok(())
             },
         )?;
@@ -363,7 +365,7 @@ fn transform(
     let Some(path) = string("path")? else { bail!("invalid record: no path") };
     let server = string("server")?;
     let norm = sc.cache.get(profile_arg, server.as_deref(), &path);
-    let (profile, canon) = (norm.profile, &norm.canon);
+    let (profile, canon) = (norm.profile, norm.extra());
     let had_raw_path = field("raw_path").is_some();
     let host = string("host")?;
     let final_host = canon.final_host(host.as_deref());
@@ -391,7 +393,7 @@ fn transform(
     if untouched {
         let body = line.trim_ascii_end();
         out.extend_from_slice(&body[..body.len() - 1]);
-        append_derived(out, &norm.template, query, profile);
+        append_derived(out, norm.template(), query, profile);
         return Ok(());
     }
 
@@ -412,7 +414,7 @@ fn transform(
         match jsonscan::raw(line, f.key) {
             b"path" => {
                 key(out, "path");
-                write_plain(out, &canon.path);
+                write_plain(out, norm.path());
             }
             b"host" if new_host.is_some() => {
                 key(out, "host");
@@ -429,7 +431,7 @@ fn transform(
             }
         }
     }
-    if !had_raw_path && canon.path != path {
+    if !had_raw_path && norm.changed {
         key(out, "raw_path");
         jsonw::write_str(out, path.as_bytes(), Escape::Backslash);
     }
@@ -449,7 +451,7 @@ fn transform(
         key(out, "anomalies");
         write_names(out, &anomalies);
     }
-    append_derived(out, &norm.template, query, profile);
+    append_derived(out, norm.template(), query, profile);
     Ok(())
 }
 

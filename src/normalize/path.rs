@@ -133,10 +133,17 @@ impl Anomalies {
 /// The result of canonicalising one request target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Canonical<'a> {
-    /// The host named by an absolute-form target (lower case, no port).
-    pub host: Option<String>,
     /// The canonical path (borrowed from the input when it was canonical already, the common case).
     pub path: Cow<'a, str>,
+    /// What else the target told: host, query, anomalies (nothing, for most targets).
+    pub extra: Extra,
+}
+
+/// What canonicalising a target found besides the path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extra {
+    /// The host named by an absolute-form target (lower case, no port).
+    pub host: Option<String>,
     /// The query split off the target, if the target carried one.
     pub query: Option<String>,
     /// What was undone or flagged.
@@ -200,7 +207,15 @@ fn is_canonical(raw: &str, profile: Profile) -> bool {
     !(profile == Profile::Iis && prev == b'.')
 }
 
-impl<'a> Canonical<'a> {
+impl Extra {
+    /// Nothing found: no host, no query, no anomaly.
+    pub const NONE: Extra = Extra { host: None, query: None, anomalies: Anomalies(0) };
+
+    /// True when nothing was found.
+    pub fn is_empty(&self) -> bool {
+        self.host.is_none() && self.query.is_none() && self.anomalies.is_empty()
+    }
+
     /// The record's host: the one it had, lower-cased without port; else the one an absolute-form target
     /// named.
     pub fn final_host<'b>(&'b self, given: Option<&'b str>) -> Option<Cow<'b, str>> {
@@ -234,12 +249,7 @@ impl<'a> Canonical<'a> {
 /// Canonicalises a request target as logged.
 pub fn canonicalize(raw: &str, profile: Profile) -> Canonical<'_> {
     if is_canonical(raw, profile) {
-        return Canonical {
-            host: None,
-            path: Cow::Borrowed(raw),
-            query: None,
-            anomalies: Anomalies::default(),
-        };
+        return Canonical { path: Cow::Borrowed(raw), extra: Extra::NONE };
     }
     let mut an = Anomalies::default();
     let mut host = None;
@@ -270,7 +280,7 @@ pub fn canonicalize(raw: &str, profile: Profile) -> Canonical<'_> {
     }
     if target == "*" {
         an.add(Anomaly::NonOriginForm);
-        return Canonical { host, path: Cow::Borrowed("*"), query, anomalies: an };
+        return Canonical { path: Cow::Borrowed("*"), extra: Extra { host, query, anomalies: an } };
     }
 
     // 3. Decode once, encode what may not be raw.
@@ -283,7 +293,7 @@ pub fn canonicalize(raw: &str, profile: Profile) -> Canonical<'_> {
 
     // 4–6. Segments.
     let path = resolve_segments(&dec, profile, &mut an);
-    Canonical { host, path: Cow::Owned(path), query, anomalies: an }
+    Canonical { path: Cow::Owned(path), extra: Extra { host, query, anomalies: an } }
 }
 
 fn strip_scheme(t: &str) -> Option<&str> {
@@ -563,7 +573,7 @@ mod tests {
             assert!(!c.path.contains(['{', '}', '?', '#']), "{raw:?} → {:?}", c.path);
             let again = canonicalize(&c.path, p);
             assert_eq!(again.path, c.path, "not idempotent under {p:?} for {raw:?}");
-            assert_eq!(again.query, None);
+            assert_eq!(again.extra.query, None);
             let t = crate::normalize::template::template(&c.path);
             assert_eq!(crate::normalize::template::template(&t), t);
         }

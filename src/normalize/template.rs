@@ -25,9 +25,8 @@ pub fn template(path: &str) -> String {
     out
 }
 
-/// Writes the template of a canonical path into `out` (cleared first).
+/// Appends the template of a canonical path to `out`.
 pub fn template_into(path: &str, out: &mut String) {
-    out.clear();
     if !path.starts_with('/') {
         out.push_str(path);
         return;

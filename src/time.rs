@@ -6,6 +6,7 @@
 //! Howard Hinnant's `days_from_civil` / `civil_from_days` (proleptic Gregorian), done by hand rather than
 //! with a date crate because this runs once per log line.
 
+use std::cell::Cell;
 use std::fmt;
 
 /// An instant, in milliseconds since 1970-01-01T00:00:00Z.
@@ -200,18 +201,26 @@ impl Timestamp {
 
     /// Writes the RFC 3339 UTC form into `out` without allocating.
     pub fn write_rfc3339(self, out: &mut Vec<u8>) {
+        thread_local! {
+            /// The last day written and its date: a log's records come a day at a time, and turning a
+            /// day number into year, month and day is most of this function's work.
+            static LAST_DATE: Cell<(i64, [u8; 10])> = const { Cell::new((i64::MIN, [0; 10])) };
+        }
         let secs = self.0.div_euclid(1000);
         let ms = self.0.rem_euclid(1000) as u32;
-        let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+        let day = secs.div_euclid(86_400);
         let sod = secs.rem_euclid(86_400) as u32;
+        let date = LAST_DATE.with(|last| {
+            let (d, text) = last.get();
+            if d == day {
+                return text;
+            }
+            let text = date_text(day);
+            last.set((day, text));
+            text
+        });
         let mut buf = [0u8; 24];
-        let y4 = y.clamp(0, 9999) as u32;
-        put2(&mut buf[0..2], y4 / 100);
-        put2(&mut buf[2..4], y4 % 100);
-        buf[4] = b'-';
-        put2(&mut buf[5..7], mo);
-        buf[7] = b'-';
-        put2(&mut buf[8..10], d);
+        buf[..10].copy_from_slice(&date);
         buf[10] = b'T';
         put2(&mut buf[11..13], sod / 3600);
         buf[13] = b':';
@@ -230,6 +239,20 @@ impl Timestamp {
             out.extend_from_slice(&buf[..20]);
         }
     }
+}
+
+/// `YYYY-MM-DD` of a day number (days since 1970-01-01; years clamped to 0000-9999).
+fn date_text(day: i64) -> [u8; 10] {
+    let (y, mo, d) = civil_from_days(day);
+    let mut buf = [0u8; 10];
+    let y4 = y.clamp(0, 9999) as u32;
+    put2(&mut buf[0..2], y4 / 100);
+    put2(&mut buf[2..4], y4 % 100);
+    buf[4] = b'-';
+    put2(&mut buf[5..7], mo);
+    buf[7] = b'-';
+    put2(&mut buf[8..10], d);
+    buf
 }
 
 impl fmt::Display for Timestamp {
@@ -362,6 +385,19 @@ mod tests {
                 Some(Timestamp(t.0 - sign * i64::from(num(&b[22..24])? * 60 + num(&b[24..26])?) * 60_000))
             })();
             assert_eq!(Timestamp::parse_clf(b), slow, "{s}");
+        }
+    }
+
+    #[test]
+    fn the_remembered_date_follows_every_change_of_day() {
+        // Back and forth across midnights, month and year ends, and before 1970: each text reads back
+        // as the instant written, so a stale remembered date would show.
+        let base = Timestamp::parse_rfc3339("2026-12-31T23:59:59Z").unwrap().0;
+        let mut t = base;
+        for step in [1_000, -1_000, 86_400_000, -2 * 86_400_000, 1, -base - 1, 0, 35 * 86_400_000, -7] {
+            t += step;
+            let text = Timestamp(t).to_string();
+            assert_eq!(Timestamp::parse_rfc3339(&text), Some(Timestamp(t)), "{t} -> {text}");
         }
     }
 

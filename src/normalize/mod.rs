@@ -298,52 +298,33 @@ fn transform(
 ) -> Result<()> {
     sc.scan.line(line).map_err(|e| anyhow::anyhow!("invalid record: {e}"))?;
     let scan = &sc.scan;
-    // One pass over the fields finds the ones this stage reads (the last of a duplicated key wins).
-    let mut found: [Option<jsonscan::Field>; 10] = [None; 10];
+    // One pass over the fields finds the ones this stage reads (the last of a duplicated key wins) and
+    // notes derived fields from an earlier run.
+    let mut found: [Option<jsonscan::Field>; 9] = [None; 9];
+    let mut derived = false;
     for f in &scan.fields {
-        let slot = match jsonscan::raw(line, f.key) {
-            b"path" => 0,
-            b"count" => 1,
-            b"status" => 2,
-            b"method" => 3,
-            b"server" => 4,
-            b"raw_path" => 5,
-            b"host" => 6,
-            b"query" => 7,
-            b"anomalies" => 8,
-            _ => continue,
-        };
-        found[slot] = (!jsonscan::is_null(line, f)).then_some(*f);
+        match key_slot(jsonscan::raw(line, f.key)) {
+            Some(Slot::Derived) => derived = true,
+            Some(slot) => found[slot as usize] = (!jsonscan::is_null(line, f)).then_some(*f),
+            None => {}
+        }
     }
-    let field = |k: &str| -> Option<jsonscan::Field> {
-        let slot = match k {
-            "path" => 0,
-            "count" => 1,
-            "status" => 2,
-            "method" => 3,
-            "server" => 4,
-            "raw_path" => 5,
-            "host" => 6,
-            "query" => 7,
-            _ => 8,
-        };
-        found[slot]
-    };
-    let string = |k: &str| -> Result<Option<std::borrow::Cow<'_, str>>> {
-        match field(k) {
+    let field = |slot: Slot| found[slot as usize];
+    let string = |slot: Slot| -> Result<Option<std::borrow::Cow<'_, str>>> {
+        match field(slot) {
             None => Ok(None),
             Some(f) => match scan.str_value(line, &f) {
                 Some(v) => Ok(Some(v)),
-                None => bail!("invalid record: {k} is not a string"),
+                None => bail!("invalid record: {} is not a string", slot.name()),
             },
         }
     };
-    let hits = match field("count") {
+    let hits = match field(Slot::Count) {
         None => 1,
         Some(f) => jsonscan::u64_value(line, &f)
             .ok_or_else(|| anyhow::anyhow!("invalid record: count is not a count"))?,
     };
-    let code = match field("status") {
+    let code = match field(Slot::Status) {
         None => None,
         Some(f) => Some(
             jsonscan::u64_value(line, &f)
@@ -355,29 +336,29 @@ fn transform(
         st.by_status += hits;
         return Ok(());
     }
-    let m = string("method")?;
+    let m = string(Slot::Method)?;
     if !method.keeps(m.as_deref()) {
         st.by_method += hits;
         return Ok(());
     }
     st.kept += hits;
 
-    let Some(path) = string("path")? else { bail!("invalid record: no path") };
-    let server = string("server")?;
+    let Some(path) = string(Slot::Path)? else { bail!("invalid record: no path") };
+    let server = string(Slot::Server)?;
     let norm = sc.cache.get(profile_arg, server.as_deref(), &path);
     let (profile, canon) = (norm.profile, norm.extra());
-    let had_raw_path = field("raw_path").is_some();
-    let host = string("host")?;
+    let had_raw_path = field(Slot::RawPath).is_some();
+    let host = string(Slot::Host)?;
     let final_host = canon.final_host(host.as_deref());
     let new_host = final_host.as_deref().filter(|h| host.as_deref() != Some(*h));
-    let query_field = string("query")?;
+    let query_field = string(Slot::Query)?;
     let query = canon.final_query(query_field.as_deref());
-    let mut anomalies: Vec<std::borrow::Cow<'_, str>> = match field("anomalies") {
+    let mut anomalies: Vec<std::borrow::Cow<'_, str>> = match field(Slot::Anomalies) {
         None => Vec::new(),
         Some(f) => jsonscan::str_array(line, &f)
             .ok_or_else(|| anyhow::anyhow!("invalid record: anomalies is not a list"))?,
     };
-    let had_anomalies = field("anomalies").is_some();
+    let had_anomalies = field(Slot::Anomalies).is_some();
     canon.add_anomalies_to(&mut anomalies);
 
     // The common case: nothing in the record changes, the derived fields are only added. The line is
@@ -386,10 +367,7 @@ fn transform(
         && new_host.is_none()
         && (had_anomalies || canon.anomalies.is_empty())
         && query_field.is_some() == query.is_some()
-        && !scan
-            .fields
-            .iter()
-            .any(|f| matches!(jsonscan::raw(line, f.key), b"template" | b"params" | b"profile"));
+        && !derived;
     if untouched {
         let body = line.trim_ascii_end();
         out.extend_from_slice(&body[..body.len() - 1]);
@@ -453,6 +431,75 @@ fn transform(
     }
     append_derived(out, norm.template(), query, profile);
     Ok(())
+}
+
+/// The input fields `transform` reads, by their place in its table.
+#[derive(Clone, Copy)]
+enum Slot {
+    Path,
+    Count,
+    Status,
+    Method,
+    Server,
+    RawPath,
+    Host,
+    Query,
+    Anomalies,
+    /// `template`, `params`, `profile`: written by this stage, recomputed.
+    Derived,
+}
+
+impl Slot {
+    fn name(self) -> &'static str {
+        match self {
+            Slot::Path => "path",
+            Slot::Count => "count",
+            Slot::Status => "status",
+            Slot::Method => "method",
+            Slot::Server => "server",
+            Slot::RawPath => "raw_path",
+            Slot::Host => "host",
+            Slot::Query => "query",
+            Slot::Anomalies => "anomalies",
+            Slot::Derived => "template",
+        }
+    }
+}
+
+/// The slot of a key. Runs for every field of every record: the length picks the candidates and each is
+/// compared as a fixed-size array (one integer compare) instead of a call to memcmp.
+#[inline]
+fn key_slot(k: &[u8]) -> Option<Slot> {
+    fn arr<const N: usize>(k: &[u8]) -> [u8; N] {
+        k.try_into().unwrap_or([0; N])
+    }
+    match k.len() {
+        4 => match &arr::<4>(k) {
+            b"path" => Some(Slot::Path),
+            b"host" => Some(Slot::Host),
+            _ => None,
+        },
+        5 => match &arr::<5>(k) {
+            b"count" => Some(Slot::Count),
+            b"query" => Some(Slot::Query),
+            _ => None,
+        },
+        6 => match &arr::<6>(k) {
+            b"status" => Some(Slot::Status),
+            b"method" => Some(Slot::Method),
+            b"server" => Some(Slot::Server),
+            b"params" => Some(Slot::Derived),
+            _ => None,
+        },
+        7 => (&arr::<7>(k) == b"profile").then_some(Slot::Derived),
+        8 => match &arr::<8>(k) {
+            b"raw_path" => Some(Slot::RawPath),
+            b"template" => Some(Slot::Derived),
+            _ => None,
+        },
+        9 => (&arr::<9>(k) == b"anomalies").then_some(Slot::Anomalies),
+        _ => None,
+    }
 }
 
 /// Appends `template`, `params` and `profile` and closes the record (`out` ends inside the object).

@@ -37,15 +37,13 @@ const HEX: &[u8; 16] = b"0123456789ABCDEF";
 pub fn write_str(out: &mut Vec<u8>, bytes: &[u8], esc: Escape) -> Escaped {
     // Almost every field is printable ASCII without quotes or backslashes: one vectorisable pass says so,
     // and the bytes are copied as they are, with no UTF-8 decoding and no per-byte branches.
-    if all_plain::<true>(bytes) {
-        out.reserve(bytes.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(bytes);
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    if append_plain(out, bytes) {
         out.push(b'"');
         return Escaped::default();
     }
     let mut seen = Escaped::default();
-    out.push(b'"');
     let mut rest = bytes;
     loop {
         match std::str::from_utf8(rest) {
@@ -80,6 +78,85 @@ pub fn write_str(out: &mut Vec<u8>, bytes: &[u8], esc: Escape) -> Escaped {
     seen
 }
 
+/// Appends `bytes` when every one is printable ASCII other than `"` and `\\` (true); otherwise leaves `out`
+/// as it was (false). The check and the copy are one pass, sixteen bytes at a time, the tail as the last
+/// sixteen: a field is read once, and no call to memcpy (whose dispatch costs more than the copy of a
+/// short field) is made.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn append_plain(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    use std::arch::x86_64::*;
+    let n = bytes.len();
+    if n < 16 {
+        if !bytes.iter().all(|&b| byte_plain::<true>(b)) {
+            return false;
+        }
+        append_short(out, bytes);
+        return true;
+    }
+    out.reserve(n);
+    let len = out.len();
+    // SAFETY: every load reads sixteen bytes inside `bytes` (offsets up to n - 16), every store writes
+    // sixteen bytes inside the n reserved above, after `len`; the length is set only once all n bytes
+    // are written. SSE2 is part of x86-64.
+    unsafe {
+        let (src, dst) = (bytes.as_ptr(), out.as_mut_ptr().add(len));
+        let mut i = 0;
+        while i + 16 <= n {
+            let v = _mm_loadu_si128(src.add(i).cast());
+            if !vec_plain::<true>(v) {
+                return false;
+            }
+            _mm_storeu_si128(dst.add(i).cast(), v);
+            i += 16;
+        }
+        if i < n {
+            let v = _mm_loadu_si128(src.add(n - 16).cast());
+            if !vec_plain::<true>(v) {
+                return false;
+            }
+            _mm_storeu_si128(dst.add(n - 16).cast(), v);
+        }
+        out.set_len(len + n);
+    }
+    true
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn append_plain(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    if !all_plain::<true>(bytes) {
+        return false;
+    }
+    out.extend_from_slice(bytes);
+    true
+}
+
+/// Appends fewer than sixteen bytes as two overlapping word copies instead of a call to memcpy.
+#[inline(always)]
+fn append_short(out: &mut Vec<u8>, b: &[u8]) {
+    let n = b.len();
+    debug_assert!(n < 16);
+    out.reserve(n);
+    let len = out.len();
+    // SAFETY: the reads are inside `b` (offsets 0 and n - w, with w <= n), the writes inside the n bytes
+    // reserved after `len`; the length is set after they are written.
+    unsafe {
+        let (src, dst) = (b.as_ptr(), out.as_mut_ptr().add(len));
+        if n >= 8 {
+            dst.cast::<u64>().write_unaligned(src.cast::<u64>().read_unaligned());
+            dst.add(n - 8).cast::<u64>().write_unaligned(src.add(n - 8).cast::<u64>().read_unaligned());
+        } else if n >= 4 {
+            dst.cast::<u32>().write_unaligned(src.cast::<u32>().read_unaligned());
+            dst.add(n - 4).cast::<u32>().write_unaligned(src.add(n - 4).cast::<u32>().read_unaligned());
+        } else {
+            for i in 0..n {
+                *dst.add(i) = *src.add(i);
+            }
+        }
+        out.set_len(len + n);
+    }
+}
+
 /// The byte rule of [`all_plain`]: printable ASCII (0x20–0x7e), and with `NO_QUOTES` neither `"` nor `\`.
 #[inline(always)]
 fn byte_plain<const NO_QUOTES: bool>(b: u8) -> bool {
@@ -107,10 +184,17 @@ fn all_plain<const NO_QUOTES: bool>(bytes: &[u8]) -> bool {
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn chunk_plain<const NO_QUOTES: bool>(c: &[u8; 16]) -> bool {
-    use std::arch::x86_64::*;
     // SAFETY: SSE2 is part of x86-64; the load is unaligned and reads exactly the 16 bytes of `c`.
+    vec_plain::<NO_QUOTES>(unsafe { std::arch::x86_64::_mm_loadu_si128(c.as_ptr().cast()) })
+}
+
+/// [`byte_plain`] for sixteen bytes in a vector register.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn vec_plain<const NO_QUOTES: bool>(v: std::arch::x86_64::__m128i) -> bool {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of x86-64; register operations only.
     unsafe {
-        let v = _mm_loadu_si128(c.as_ptr().cast());
         // Printable is 0x20..=0x7e: as signed bytes above 0x1f (bytes >= 0x80 are negative), not 0x7f.
         let mut bad =
             _mm_or_si128(_mm_cmpgt_epi8(_mm_set1_epi8(0x20), v), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
@@ -202,17 +286,16 @@ fn write_valid(out: &mut Vec<u8>, s: &[u8], esc: Escape, seen: &mut Escaped) {
 
 /// Appends `n` in decimal, without the formatting machinery.
 pub fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
+    // The digits go straight into place, last first: no staging buffer, no variable-length copy.
+    let digits = n.checked_ilog10().unwrap_or(0) as usize + 1;
+    out.reserve(digits);
+    let len = out.len();
+    for slot in out.spare_capacity_mut()[..digits].iter_mut().rev() {
+        slot.write(b'0' + (n % 10) as u8);
         n /= 10;
-        if n == 0 {
-            break;
-        }
     }
-    out.extend_from_slice(&buf[i..]);
+    // SAFETY: the `digits` bytes after `len` were reserved and have just been written.
+    unsafe { out.set_len(len + digits) };
 }
 
 /// Builds one JSON object field by field into a reused buffer.
@@ -340,6 +423,19 @@ mod tests {
                     proptest::prop_assert_eq!(seen, seen2);
                 }
             }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn writers_append_after_what_is_there(n in proptest::prelude::any::<u64>(), small in 0u64..1000,
+                                              text in "[ -~]{0,40}", prefix in "[a-z]{0,20}") {
+            let mut out = prefix.as_bytes().to_vec();
+            push_decimal(&mut out, n);
+            push_decimal(&mut out, small);
+            write_str(&mut out, text.as_bytes(), Escape::Percent);
+            let expect = format!("{prefix}{n}{small}{}", serde_json::to_string(&text).unwrap());
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), expect);
         }
     }
 

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::{Result, bail};
 use rustc_hash::FxHashMap;
 
+use super::keys::{KeyMemo, Keys};
 use super::sample::{Distinct, TopK, hash32};
 use crate::jsonscan::{self, Field, Scan};
 use crate::time::Timestamp;
@@ -66,7 +67,7 @@ pub struct KeyStats {
 }
 
 impl KeyStats {
-    fn new(t: Timestamp) -> Self {
+    pub(crate) fn new(t: Timestamp) -> Self {
         KeyStats {
             count: 0,
             first: t,
@@ -200,7 +201,7 @@ fn add_hour(hours: &mut Option<Vec<(i64, u64)>>, hour: i64, n: u64) {
 #[derive(Debug, Default)]
 pub struct HostData {
     /// Keys by template.
-    pub keys: FxHashMap<Box<str>, KeyStats>,
+    pub keys: Keys,
     /// Client hash → earliest request time (ms).
     pub clients_first: FxHashMap<u32, i64>,
     /// User-agent hash → earliest request time (ms).
@@ -386,6 +387,7 @@ impl Aggregate {
             params: list(18)?,
             params_of: None,
             source: s(19)?,
+            key_memo: None,
         };
         self.add(&rec);
         Ok(())
@@ -416,11 +418,7 @@ impl Aggregate {
             _ => *hd.hourly.entry(hour).or_default() += n,
         }
 
-        let template: &str = &r.template;
-        let k = match hd.keys.get_mut(template) {
-            Some(k) => k,
-            None => hd.keys.entry(template.into()).or_insert_with(|| KeyStats::new(first)),
-        };
+        let k = hd.keys.entry(&r.template, r.key_memo, || KeyStats::new(first));
         // The earliest request's source; among requests at the same instant the smallest source, so the
         // answer does not depend on line order.
         if k.count == 0
@@ -528,6 +526,9 @@ pub struct Request<'a> {
     /// A query whose parameter names are counted as `params` (saves collecting them per request).
     pub params_of: Option<&'a str>,
     pub source: Option<Cow<'a, str>>,
+    /// Where this request's template was found last time (kept by the caller with the template; see
+    /// [`Keys::entry`]).
+    pub key_memo: Option<&'a std::cell::Cell<KeyMemo>>,
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 
 pub mod aggregate;
 pub mod fold;
+pub mod keys;
 pub mod replay;
 pub mod sample;
 pub mod score;

@@ -107,6 +107,7 @@ impl Sink for Replay<'_> {
             source: Some(
                 std::str::from_utf8(src).map_or_else(|_| String::from_utf8_lossy(src), Cow::Borrowed),
             ),
+            key_memo: Some(&norm.key_memo),
         });
         Ok(())
     }

@@ -11,12 +11,14 @@
 //! would cost four allocations each and push the busy paths out. A path seen once is normalised into a
 //! scratch entry whose buffers are reused, so a miss allocates nothing either.
 
+use std::cell::Cell;
 use std::hash::BuildHasher;
 
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use super::path::{self, Extra, Profile};
 use super::{ProfileArg, choose_profile, template};
+use crate::diff::keys::KeyMemo;
 
 /// Entries kept before the cache starts over.
 pub const CAPACITY: usize = 1 << 13;
@@ -46,6 +48,8 @@ pub struct Norm {
     canon_end: u32,
     /// Host, query and anomalies, for the few targets that have any.
     extra: Option<Box<Extra>>,
+    /// Where `baseline-diff --from-logs` last found this template's statistics (reset by every fill).
+    pub key_memo: Cell<KeyMemo>,
 }
 
 impl Default for Norm {
@@ -59,6 +63,7 @@ impl Default for Norm {
             path_end: 0,
             canon_end: 0,
             extra: None,
+            key_memo: Cell::new(KeyMemo::NONE),
         }
     }
 }
@@ -111,6 +116,7 @@ impl Norm {
         }
         self.extra = (!c.extra.is_empty()).then(|| Box::new(c.extra));
         self.profile = profile;
+        self.key_memo.set(KeyMemo::NONE);
     }
 }
 

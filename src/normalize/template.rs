@@ -27,7 +27,8 @@ pub fn template(path: &str) -> String {
 
 /// Appends the template of a canonical path to `out`.
 pub fn template_into(path: &str, out: &mut String) {
-    if !path.starts_with('/') {
+    // Every placeholder needs a digit (below, per segment): a path without one is its own template.
+    if !path.starts_with('/') || !path.bytes().any(|b| b.is_ascii_digit()) {
         out.push_str(path);
         return;
     }

@@ -50,7 +50,7 @@ impl LineParser for Clf {
 }
 
 fn parse_line<'a>(line: &'a [u8], variant: Variant, day: &mut ClfDay) -> ParseResult<'a> {
-    let open = find(line, b" [").ok_or("no [time] field")?;
+    let open = find_time_open(line).ok_or("no [time] field")?;
     let mut head = line[..open].split(|&b| b == b' ');
     let mut ev = RawEvent::default();
     if variant == Variant::Vhost {
@@ -71,7 +71,7 @@ fn parse_line<'a>(line: &'a [u8], variant: Variant, day: &mut ClfDay) -> ParseRe
     }
     ev.client = Some(Cow::Borrowed(client));
     let rest = &line[open + 2..];
-    let close = rest.iter().position(|&b| b == b']').ok_or("no closing ] of the time")?;
+    let close = memchr::memchr(b']', rest).ok_or("no closing ] of the time")?;
     ev.time = Some(Timestamp::parse_clf_with(&rest[..close], day).ok_or("bad time")?);
     let rest = rest[close + 1..].strip_prefix(b" \"").ok_or("no quoted request after the time")?;
     let (request, rest) = request_field(rest).ok_or("no closing quote of the request")?;
@@ -265,8 +265,9 @@ fn looks_like_host_port(v: &[u8]) -> bool {
     v.iter().filter(|&&b| b == b':').count() == 1 && v.iter().any(u8::is_ascii_alphabetic)
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+/// The first ` [` (the space before the time field).
+fn find_time_open(line: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'[', line).find(|&p| p > 0 && line[p - 1] == b' ').map(|p| p - 1)
 }
 
 fn atoi(s: &[u8]) -> u64 {

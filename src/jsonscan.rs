@@ -317,7 +317,7 @@ fn scan_compact(line: &[u8], masks: &[u32], fields: &mut Vec<Field>) -> bool {
     }
     let mut i = 1;
     loop {
-        // `i` < n - 1 here: it follows a `,` that is not the closing brace.
+        // `i` < n: it follows the `{` or a `,`, and the line ends with `}`.
         if line[i] != b'"' {
             return false;
         }
@@ -331,9 +331,12 @@ fn scan_compact(line: &[u8], masks: &[u32], fields: &mut Vec<Field>) -> bool {
                 Some(q) => q + 1,
                 None => return false,
             },
-            Some(_) => match value_end(line, v0, 0, &mut Strings::Quotes(masks)) {
-                Ok(e) => e,
-                Err(_) => return false,
+            Some(_) => match int_end(line, v0) {
+                Some(e) => e,
+                None => match value_end(line, v0, 0, &mut Strings::Quotes(masks)) {
+                    Ok(e) => e,
+                    Err(_) => return false,
+                },
             },
             None => return false,
         };
@@ -348,6 +351,16 @@ fn scan_compact(line: &[u8], masks: &[u32], fields: &mut Vec<Field>) -> bool {
             _ => return false,
         }
     }
+}
+
+/// The end of a plain integer at `i` (statuses, sizes, counts: no sign, fraction, exponent or leading
+/// zero) when a `,` or `}` follows it; `None` for anything else, which the general value scan reads.
+fn int_end(line: &[u8], i: usize) -> Option<usize> {
+    if !matches!(line.get(i), Some(b'1'..=b'9')) {
+        return None;
+    }
+    let e = i + 1 + line[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+    matches!(line.get(e), Some(b',' | b'}')).then_some(e)
 }
 
 /// The raw bytes of a range.

@@ -32,7 +32,9 @@ pub fn template_into(path: &str, out: &mut String) {
         out.push_str(path);
         return;
     }
-    for seg in path[1..].split('/') {
+    // Segments and name parts are found with plain byte loops: they are short, and `str::split` costs
+    // more per piece than the search itself.
+    for seg in pieces(&path[1..], b'/') {
         out.push('/');
         // Every placeholder needs a digit (a UUID without one is not worth a special case): most
         // segments are words and take this exit.
@@ -45,7 +47,7 @@ pub fn template_into(path: &str, out: &mut String) {
             continue;
         }
         // A file name: the first part is the name, the others extensions or fingerprints.
-        for (k, part) in seg.split('.').enumerate() {
+        for (k, part) in pieces(seg, b'.').enumerate() {
             if k > 0 {
                 out.push('.');
             }
@@ -53,6 +55,24 @@ pub fn template_into(path: &str, out: &mut String) {
             out.push_str(p.unwrap_or(part));
         }
     }
+}
+
+/// The pieces of `s` between `sep` bytes (an ASCII byte), as `str::split` gives them.
+fn pieces(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match r.bytes().position(|b| b == sep) {
+            Some(i) => {
+                rest = Some(&r[i + 1..]);
+                Some(&r[..i])
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
 }
 
 /// A placeholder for a whole segment (or the name part of a file name).
@@ -135,7 +155,18 @@ fn is_token(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::template;
+    use super::{pieces, template};
+
+    proptest::proptest! {
+        #[test]
+        fn pieces_are_what_split_gives(s in "[a-z./]{0,30}") {
+            for sep in ['/', '.'] {
+                let ours: Vec<&str> = pieces(&s, sep as u8).collect();
+                let std: Vec<&str> = s.split(sep).collect();
+                proptest::prop_assert_eq!(ours, std);
+            }
+        }
+    }
 
     #[test]
     fn placeholders() {

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
+use compact_str::CompactString;
 use rustc_hash::FxHashMap;
 
 use super::keys::{KeyMemo, Keys};
@@ -36,8 +37,8 @@ pub struct KeyStats {
     pub last: Timestamp,
     /// `source` of the earliest request.
     pub first_source: Option<Box<str>>,
-    /// Requests per method.
-    pub methods: Vec<(Box<str>, u64)>,
+    /// Requests per method (names kept in the entry itself: see [`TopK`]'s values).
+    pub methods: Vec<(CompactString, u64)>,
     /// Requests per status.
     pub statuses: Vec<(u16, u64)>,
     /// Top clients.
@@ -152,11 +153,11 @@ impl KeyStats {
 
 /// Counts per name, sorted by name; at most 32 names (a flood of garbage methods keeps the first 32 in
 /// sort order, whatever order they came in).
-fn bump(v: &mut Vec<(Box<str>, u64)>, k: &str, n: u64) {
+fn bump(v: &mut Vec<(CompactString, u64)>, k: &str, n: u64) {
     match v.binary_search_by(|e| (*e.0).cmp(k)) {
         Ok(i) => v[i].1 += n,
         Err(i) if i < 32 => {
-            v.insert(i, (k.into(), n));
+            v.insert(i, (CompactString::from(k), n));
             v.truncate(32);
         }
         Err(_) => {}

@@ -11,7 +11,7 @@
 
 use std::io::BufRead;
 use std::sync::Mutex;
-use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use anyhow::{Context, Result};
 
@@ -70,13 +70,13 @@ impl Block {
     }
 }
 
-/// Output buffers handed back once written, for the workers to fill again.
+/// Megabyte buffers handed back once used, to be filled again: the blocks read (the workers give them
+/// back to the reader) and the output written from them (the consumer gives it back to the workers).
 ///
-/// A worker's output for a block is a megabyte or more. Allocated fresh for every block, it is a new
-/// mapping each time (glibc serves large requests with mmap, per thread arena), so every page of it is
-/// faulted in and zeroed by the kernel, and a buffer grown by doubling is copied on every growth: about
-/// a twentieth of a stage's time on a million lines. The consumer gives each buffer back after writing
-/// it; a worker takes one with the room a block needs.
+/// Allocated fresh for every block, such a buffer is a new mapping each time (glibc serves large
+/// requests with mmap, per thread arena), so every page of it is faulted in and zeroed by the kernel,
+/// and one grown by doubling is copied on every growth: about a twentieth of a stage's time on a million
+/// lines. A pool never holds more buffers than were in flight at once.
 #[derive(Default)]
 pub struct Buffers(Mutex<Vec<Vec<u8>>>);
 
@@ -84,21 +84,20 @@ impl Buffers {
     /// An empty buffer with room for at least `capacity` bytes, reused when one is free.
     pub fn take(&self, capacity: usize) -> Vec<u8> {
         let mut b = self.spare().unwrap_or_default();
+        b.clear();
         b.reserve(capacity);
         b
     }
 
-    /// A buffer given back, if one is free (for workers whose output size is unknown: they grow it).
+    /// A buffer given back, as it was given (its length kept: a reader refilling it need not zero it).
     pub fn spare(&self) -> Option<Vec<u8>> {
         self.0.lock().ok()?.pop()
     }
 
-    /// Hands a written buffer back (a few are kept; the rest are freed).
-    pub fn give(&self, mut b: Vec<u8>) {
-        b.clear();
+    /// Hands a used buffer back.
+    pub fn give(&self, b: Vec<u8>) {
         if b.capacity() > 0
             && let Ok(mut v) = self.0.lock()
-            && v.len() < 8
         {
             v.push(b);
         }
@@ -182,25 +181,25 @@ where
     R: Send,
 {
     let threads = threads.max(1);
+    // Spent blocks go back to the reader to be filled again: no allocation, and no page faults on fresh
+    // memory, per block.
+    let spent = &Buffers::default();
     std::thread::scope(|scope| {
         let mut to_workers: Vec<SyncSender<Block>> = Vec::with_capacity(threads);
         let mut from_workers: Vec<Receiver<Result<R>>> = Vec::with_capacity(threads);
         let mut handles = Vec::with_capacity(threads);
-        // Spent blocks go back to the reader to be filled again: no allocation, and no page faults on
-        // fresh memory, per block.
-        let (spent_tx, spent_rx) = channel::<Vec<u8>>();
         for _ in 0..threads {
             let (tx, rx) = sync_channel::<Block>(2);
             let (rtx, rrx) = sync_channel::<Result<R>>(2);
             to_workers.push(tx);
             from_workers.push(rrx);
-            let (init, work, spent_tx) = (&init, &work, spent_tx.clone());
+            let (init, work) = (&init, &work);
             handles.push(scope.spawn(move || {
                 let mut state = init();
                 for block in rx {
                     let r = work(&mut state, &block);
                     let failed = r.is_err();
-                    let _ = spent_tx.send(block.buf);
+                    spent.give(block.buf);
                     if rtx.send(r).is_err() || failed {
                         break;
                     }
@@ -208,7 +207,6 @@ where
                 state
             }));
         }
-        drop(spent_tx);
         // The reader: blocks out round-robin.
         let reader_thread = scope.spawn(move || -> Result<()> {
             let mut carry: Vec<u8> = Vec::new();
@@ -217,7 +215,7 @@ where
             let mut i = 0usize;
             let mut want = BLOCK;
             loop {
-                let mut buf = spent_rx.try_recv().unwrap_or_default();
+                let mut buf = spent.spare().unwrap_or_default();
                 if buf.len() < carry.len() {
                     buf.resize(carry.len(), 0);
                 }

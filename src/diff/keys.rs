@@ -19,8 +19,8 @@ use rustc_hash::FxBuildHasher;
 
 use super::aggregate::KeyStats;
 
-/// Where a template's statistics were found: which table, which entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a template's statistics were found: which table, which entry. The default names no table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct KeyMemo {
     table: u64,
     index: u32,

@@ -300,9 +300,7 @@ pub fn read_file<S: Sink>(
                 for header in block.prelude() {
                     let _ = h.parser.parse(header);
                 }
-                if let Some(b) = bufs.spare() {
-                    h.sink.reuse(b);
-                }
+                h.sink.reuse(bufs.take(0));
                 let mut bst = FileStats::default();
                 let mut bad = Vec::new();
                 for (no, line, unterminated) in block.lines() {

@@ -8,7 +8,7 @@
 //!
 //! A path enters the cache only the second time it is seen (a "doorkeeper" set of key hashes remembers
 //! the first sighting): in a log of random product ids most paths are requested once, and storing them
-//! would cost four allocations each and push the busy paths out. A path seen once is normalised into a
+//! would cost an allocation each and push the busy paths out. A path seen once is normalised into a
 //! scratch entry whose buffers are reused, so a miss allocates nothing either.
 
 use std::cell::Cell;
@@ -32,8 +32,9 @@ const SEEN_BITS: usize = SEEN_CAPACITY * 16;
 ///
 /// The texts (the key, the canonical path when it differs from the path as given, the template when it
 /// differs from the canonical path) share one allocation: a cache hit is bound by memory latency, and
-/// reading one run of bytes instead of four separate strings is what makes it cheap.
-#[derive(Debug, Clone)]
+/// reading one run of bytes instead of four separate strings is what makes it cheap. A default entry
+/// holds nothing until [`Norm::fill`] fills it.
+#[derive(Debug, Clone, Default)]
 pub struct Norm {
     /// The profile applied.
     pub profile: Profile,
@@ -50,22 +51,6 @@ pub struct Norm {
     extra: Option<Box<Extra>>,
     /// Where `baseline-diff --from-logs` last found this template's statistics (reset by every fill).
     pub key_memo: Cell<KeyMemo>,
-}
-
-impl Default for Norm {
-    fn default() -> Self {
-        Norm {
-            profile: Profile::Generic,
-            changed: false,
-            is_template: true,
-            text: String::new(),
-            server_end: 0,
-            path_end: 0,
-            canon_end: 0,
-            extra: None,
-            key_memo: Cell::new(KeyMemo::NONE),
-        }
-    }
 }
 
 impl Norm {
@@ -90,8 +75,8 @@ impl Norm {
 
     /// True when this is the normalisation of `path` served by `server`.
     fn is_for(&self, server: &str, path: &str) -> bool {
-        let (s, p) = self.text.split_at(self.server_end as usize);
-        s == server && &p[..path.len().min(p.len())] == path && self.path_end as usize == s.len() + path.len()
+        self.text[..self.server_end as usize] == *server
+            && self.text[self.server_end as usize..self.path_end as usize] == *path
     }
 
     /// Normalises `path` into this entry, reusing its buffers.

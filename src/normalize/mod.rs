@@ -389,20 +389,20 @@ fn transform(
         out.extend_from_slice(b"\":");
     };
     for f in &scan.fields {
-        match jsonscan::raw(line, f.key) {
-            b"path" => {
+        match key_slot(jsonscan::raw(line, f.key)) {
+            Some(Slot::Path) => {
                 key(out, "path");
                 write_plain(out, norm.path());
             }
-            b"host" if new_host.is_some() => {
+            Some(Slot::Host) if new_host.is_some() => {
                 key(out, "host");
                 jsonw::write_str(out, new_host.unwrap_or_default().as_bytes(), Escape::Backslash);
             }
-            b"anomalies" => {
+            Some(Slot::Anomalies) => {
                 key(out, "anomalies");
                 write_names(out, &anomalies);
             }
-            b"template" | b"params" | b"profile" => {}
+            Some(Slot::Derived) => {}
             _ => {
                 sep(out);
                 out.extend_from_slice(jsonscan::raw(line, f.span));
@@ -468,7 +468,7 @@ impl Slot {
 
 /// The slot of a key. Runs for every field of every record: the length picks the candidates and each is
 /// compared as a fixed-size array (one integer compare) instead of a call to memcmp.
-#[inline]
+#[inline(always)]
 fn key_slot(k: &[u8]) -> Option<Slot> {
     fn arr<const N: usize>(k: &[u8]) -> [u8; N] {
         k.try_into().unwrap_or([0; N])

@@ -22,10 +22,11 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// How the server behind the log resolves paths.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[repr(usize)]
 pub enum Profile {
     /// Apache, Nginx and most others: case-sensitive, `\` and `;` are ordinary characters.
+    #[default]
     Generic,
     /// IIS and Windows file systems.
     Iis,

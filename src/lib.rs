@@ -8,6 +8,7 @@
 //! `run`. Shared pieces: [`cli`] (the main wrapper, exit status, stdout), [`record`] (the wire format),
 //! [`input`] (files, stdin, gzip), [`time`] (timestamps), [`jsonw`] (escaping log bytes into JSON).
 
+pub mod bytes;
 pub mod cli;
 pub mod diff;
 pub mod export;

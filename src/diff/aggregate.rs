@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
 use compact_str::CompactString;
-use rustc_hash::FxHashMap;
+use hashbrown::{Equivalent, HashMap};
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use super::keys::{KeyMemo, Keys};
 use super::sample::{Distinct, TopK, hash32};
+use crate::bytes;
 use crate::jsonscan::{self, Field, Scan};
 use crate::time::Timestamp;
 
@@ -213,11 +215,22 @@ pub struct HostData {
     pub requests: u64,
 }
 
+/// A host name looked up in [`Aggregate::hosts`], compared with [`bytes::eq`]: most logs have no host,
+/// and `==` on two empty strings is a slow `memcmp` call (see `crate::bytes`). Hashes as the `str`.
+#[derive(Hash)]
+struct HostName<'a>(&'a str);
+
+impl Equivalent<Box<str>> for HostName<'_> {
+    fn equivalent(&self, key: &Box<str>) -> bool {
+        bytes::eq(self.0.as_bytes(), key.as_bytes())
+    }
+}
+
 /// What a run read, per host (`""` for records without a host).
 #[derive(Debug, Default)]
 pub struct Aggregate {
     /// Hosts.
-    pub hosts: FxHashMap<Box<str>, HostData>,
+    pub hosts: HashMap<Box<str>, HostData, FxBuildHasher>,
     /// Records read.
     pub records: u64,
     /// Requests they stand for.
@@ -361,7 +374,7 @@ impl Aggregate {
             Some((a, b)) => (a.min(first), b.max(last)),
         });
         let host = r.host.as_deref().unwrap_or("");
-        let hd = match self.hosts.get_mut(host) {
+        let hd = match self.hosts.get_mut(&HostName(host)) {
             Some(h) => h,
             None => self.hosts.entry(host.into()).or_default(),
         };

@@ -434,6 +434,24 @@ struct Decided {
     counts: Counts,
 }
 
+/// A key's (host, template), ordered with [`crate::bytes::cmp`]: the host is empty for most logs, and
+/// comparing empty strings with `cmp` is a slow `memcmp` call (see `crate::bytes`).
+#[derive(PartialEq, Eq)]
+struct KeyName(String, String);
+
+impl Ord for KeyName {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        use crate::bytes::cmp;
+        cmp(self.0.as_bytes(), other.0.as_bytes()).then_with(|| cmp(self.1.as_bytes(), other.1.as_bytes()))
+    }
+}
+
+impl PartialOrd for KeyName {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 /// A key of the run after folding, with the run keys that fell into it.
 struct Resolved {
     stats: KeyStats,
@@ -463,7 +481,7 @@ fn decide(st: &mut State, agg: &Aggregate, window_end: Option<Timestamp>, cfg: F
     let rules = Rules::learn(baseline.into_iter(), cfg);
 
     // Resolve run keys to their final keys.
-    let mut resolved: BTreeMap<(String, String), Resolved> = BTreeMap::new();
+    let mut resolved: BTreeMap<KeyName, Resolved> = BTreeMap::new();
     let mut pending_new: Vec<(&str, &str, &KeyStats)> = Vec::new();
     let mut hosts: Vec<&Box<str>> = agg.hosts.keys().collect();
     hosts.sort();
@@ -523,7 +541,7 @@ fn decide(st: &mut State, agg: &Aggregate, window_end: Option<Timestamp>, cfg: F
     // Verdicts, scores, findings; the state learns as it goes.
     let mut counts = Counts::default();
     let mut findings = Vec::with_capacity(resolved.len());
-    for ((host, template), r) in &resolved {
+    for (KeyName(host, template), r) in &resolved {
         let verdict = if r.in_state {
             Verdict::Known
         } else if in_window(r.stats.first) {
@@ -617,7 +635,7 @@ fn strongest(a: Stored, b: Stored) -> Stored {
 }
 
 fn merge_into(
-    resolved: &mut BTreeMap<(String, String), Resolved>,
+    resolved: &mut BTreeMap<KeyName, Resolved>,
     host: &str,
     target: &str,
     member: &str,
@@ -626,13 +644,14 @@ fn merge_into(
 ) {
     let mut k = k.clone();
     k.materialize(member);
-    match resolved.get_mut(&(host.to_string(), target.to_string())) {
+    let name = KeyName(host.to_string(), target.to_string());
+    match resolved.get_mut(&name) {
         Some(r) => {
             r.stats.merge(&k);
             r.in_state |= in_state;
         }
         None => {
-            resolved.insert((host.to_string(), target.to_string()), Resolved { stats: k, in_state });
+            resolved.insert(name, Resolved { stats: k, in_state });
         }
     }
 }

@@ -18,6 +18,7 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use super::path::{self, Extra, Profile};
 use super::{ProfileArg, choose_profile, template};
+use crate::bytes;
 use crate::diff::keys::KeyMemo;
 
 /// Entries kept before the cache starts over.
@@ -75,8 +76,10 @@ impl Norm {
 
     /// True when this is the normalisation of `path` served by `server`.
     fn is_for(&self, server: &str, path: &str) -> bool {
-        self.text[..self.server_end as usize] == *server
-            && self.text[self.server_end as usize..self.path_end as usize] == *path
+        // Not `==`: the server is empty for most logs, see crate::bytes.
+        let t = self.text.as_bytes();
+        bytes::eq(&t[..self.server_end as usize], server.as_bytes())
+            && bytes::eq(&t[self.server_end as usize..self.path_end as usize], path.as_bytes())
     }
 
     /// Normalises `path` into this entry, reusing its buffers.

@@ -8,6 +8,8 @@
 //! order lines arrive in and however the input is split between threads. [`Distinct`] counts distinct
 //! values exactly up to a cap, by 32-bit hashes, with the same two properties.
 
+use compact_str::CompactString;
+
 /// A stable 64-bit hash (the same in every run, build and machine: it is written into state files):
 /// eight bytes at a time, multiply-rotate, then the MurmurHash3 finaliser so every output bit depends
 /// on every input bit. Not for adversarial keys: a collision only makes a client look familiar.
@@ -21,15 +23,35 @@ pub fn hash64(bytes: &[u8]) -> u64 {
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(29);
+        h = (h ^ tail_word(bytes, rest)).wrapping_mul(K).rotate_left(29);
     }
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^= h >> 33;
     h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     h ^ (h >> 33)
+}
+
+/// The last 1-7 bytes of `bytes` (`rest`) as a little-endian word, zero above them: what copying them
+/// into a zeroed `[u8; 8]` gives, without the copy (a `memcpy` call, then a load that waits for its
+/// stores; on user agents and clients this was a tenth of the aggregation's time). With 8 bytes or more
+/// the last eight are read and shifted; a shorter string is read in two overlapping halves.
+#[inline(always)]
+fn tail_word(bytes: &[u8], rest: &[u8]) -> u64 {
+    let r = rest.len();
+    debug_assert!((1..8).contains(&r));
+    if bytes.len() >= 8 {
+        let last = &bytes[bytes.len() - 8..];
+        let w = u64::from_le_bytes([last[0], last[1], last[2], last[3], last[4], last[5], last[6], last[7]]);
+        return w >> (8 * (8 - r));
+    }
+    let le32 = |b: &[u8]| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let le16 = |b: &[u8]| u64::from(u16::from_le_bytes([b[0], b[1]]));
+    match r {
+        4.. => le32(rest) | le32(&rest[r - 4..]) << (8 * (r - 4)),
+        2.. => le16(rest) | le16(&rest[r - 2..]) << (8 * (r - 2)),
+        _ => u64::from(rest[0]),
+    }
 }
 
 /// A stable 32-bit hash of a string.
@@ -41,8 +63,10 @@ pub fn hash32(s: &str) -> u32 {
 /// K distinct values (those with the smallest [`hash32`], ties by value) with exact counts.
 #[derive(Debug, Clone, Default)]
 pub struct TopK {
-    /// (hash, value, count), sorted by (hash, value). A replaced slot's `String` keeps its capacity.
-    items: Vec<(u32, String, u64)>,
+    /// (hash, value, count), sorted by (hash, value). Values of up to 24 bytes (client addresses, most
+    /// query strings) are stored in the entry itself, so finding a value there does not chase a pointer
+    /// to another allocation, a cache miss per request on a big log. A replaced slot keeps its capacity.
+    items: Vec<(u32, CompactString, u64)>,
 }
 
 impl TopK {
@@ -54,7 +78,7 @@ impl TopK {
     /// [`TopK::add`] with `v`'s [`hash32`] already computed.
     pub fn add_hashed(&mut self, v: &str, h: u32, n: u64, k: usize) {
         // The common cases first: the value is there, or the sketch is full and it sorts after the last.
-        if let Some(e) = self.items.iter_mut().find(|e| e.0 == h && e.1 == v) {
+        if let Some(e) = self.items.iter_mut().find(|e| e.0 == h && e.1.as_str() == v) {
             e.2 += n;
             return;
         }
@@ -73,7 +97,7 @@ impl TopK {
             slot.2 = n;
             self.items.insert(at, slot);
         } else {
-            self.items.insert(at, (h, v.to_string(), n));
+            self.items.insert(at, (h, CompactString::from(v), n));
         }
     }
 
@@ -260,6 +284,17 @@ mod tests {
         assert_eq!(a.count(), (1000, false));
         a.add_hashed(u32::MAX);
         assert_eq!(a.count(), (1000, true));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tail_word_is_the_zero_padded_copy(bytes in proptest::collection::vec(proptest::num::u8::ANY, 1..40)) {
+            let rest = &bytes[bytes.len() - bytes.len() % 8..];
+            proptest::prop_assume!(!rest.is_empty());
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            proptest::prop_assert_eq!(tail_word(&bytes, rest), u64::from_le_bytes(w));
+        }
     }
 
     #[test]

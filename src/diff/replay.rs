@@ -54,7 +54,7 @@ impl Sink for Replay<'_> {
     fn event(
         &mut self,
         ev: &RawEvent<'_>,
-        src: &[u8],
+        src: &str,
         server: Option<&str>,
         emit: &EmitOptions,
     ) -> Result<()> {
@@ -78,7 +78,7 @@ impl Sink for Replay<'_> {
         let mut anomalies: Vec<Cow<'_, str>> = d.anomalies.iter().map(|a| Cow::Borrowed(*a)).collect();
         canon.add_anomalies_to(&mut anomalies);
         let Some(time) = p.time else {
-            bail!("{}: record has no time (time, or first_seen and last_seen)", String::from_utf8_lossy(src));
+            bail!("{src}: record has no time (time, or first_seen and last_seen)");
         };
         let raw_path = norm.changed.then(|| d.path.clone());
         // … and what baseline-diff counts.
@@ -103,10 +103,7 @@ impl Sink for Replay<'_> {
             anomalies,
             params: Vec::new(),
             params_of: query,
-            // `file:line` from a file name that is a Rust string: UTF-8, so this is only a check.
-            source: Some(
-                std::str::from_utf8(src).map_or_else(|_| String::from_utf8_lossy(src), Cow::Borrowed),
-            ),
+            source: Some(Cow::Borrowed(src)),
             key_memo: Some(&norm.key_memo),
         });
         Ok(())

@@ -19,13 +19,8 @@ use crate::par;
 /// Where events go.
 pub trait Sink: Send {
     /// Takes one event; `src` is its `file:line`, `server` the format's hint.
-    fn event(
-        &mut self,
-        ev: &RawEvent<'_>,
-        src: &[u8],
-        server: Option<&str>,
-        emit: &EmitOptions,
-    ) -> Result<()>;
+    fn event(&mut self, ev: &RawEvent<'_>, src: &str, server: Option<&str>, emit: &EmitOptions)
+    -> Result<()>;
 
     /// Output produced so far, to be written in input order (JSON lines); empty for sinks that keep what
     /// they read.
@@ -52,11 +47,11 @@ impl Sink for JsonLines {
     fn event(
         &mut self,
         ev: &RawEvent<'_>,
-        src: &[u8],
+        src: &str,
         server: Option<&str>,
         emit: &EmitOptions,
     ) -> Result<()> {
-        ev.write(&mut self.out, src, server, emit);
+        ev.write(&mut self.out, src.as_bytes(), server, emit);
         Ok(())
     }
     fn take_output(&mut self) -> Vec<u8> {
@@ -164,7 +159,8 @@ type BadLine = (u64, Cow<'static, str>, bool);
 struct Handler<S> {
     parser: Box<dyn LineParser + Send>,
     sink: S,
-    src: Vec<u8>,
+    /// The current line's `file:line`, rebuilt in place for each line.
+    src: String,
 }
 
 impl<S: Sink> Handler<S> {
@@ -189,9 +185,11 @@ impl<S: Sink> Handler<S> {
         match self.parser.parse(line) {
             Ok(Parsed::Event(ev)) => {
                 self.src.clear();
-                self.src.extend_from_slice(name.as_bytes());
-                self.src.push(b':');
-                crate::jsonw::push_decimal(&mut self.src, no);
+                self.src.push_str(name);
+                self.src.push(':');
+                // SAFETY: push_decimal appends ASCII digits only, so the string stays UTF-8 (and sinks
+                // take it as a str without checking it again for every line).
+                crate::jsonw::push_decimal(unsafe { self.src.as_mut_vec() }, no);
                 self.sink.event(&ev, &self.src, server, emit)?;
                 st.events += 1;
             }
@@ -252,7 +250,7 @@ pub fn read_file<S: Sink>(
         Ok(Handler {
             parser: format.parser(&o.parser)?,
             sink: make_sink(),
-            src: Vec::with_capacity(name.len() + 24),
+            src: String::with_capacity(name.len() + 24),
         })
     };
 

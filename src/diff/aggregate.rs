@@ -564,6 +564,24 @@ mod tests {
     }
 
     #[test]
+    fn host_lookup_finds_the_stored_host_empty_or_not() {
+        let mut a = Aggregate::default();
+        let mut sc = Scan::default();
+        for host in ["", "h", "", "h", "hh"] {
+            let line = format!(
+                r#"{{"host":"{host}","template":"/a","path":"/a","time":"2026-10-01T00:00:05Z"}}"#
+            );
+            a.add_line(line.as_bytes(), &mut sc).unwrap();
+        }
+        // The query type hashes as the stored key: every request after the first of a host found it.
+        assert_eq!(a.hosts.len(), 3);
+        for (host, n) in [("", 2), ("h", 2), ("hh", 1)] {
+            assert_eq!(a.hosts.get(&HostName(host)).map(|h| h.requests), Some(n), "{host:?}");
+        }
+        assert!(a.hosts.get(&HostName("x")).is_none());
+    }
+
+    #[test]
     fn raw_and_aggregated_rows_add_up() {
         let mut a = Aggregate::default();
         let mut sc = Scan::default();

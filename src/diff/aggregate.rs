@@ -568,9 +568,8 @@ mod tests {
         let mut a = Aggregate::default();
         let mut sc = Scan::default();
         for host in ["", "h", "", "h", "hh"] {
-            let line = format!(
-                r#"{{"host":"{host}","template":"/a","path":"/a","time":"2026-10-01T00:00:05Z"}}"#
-            );
+            let line =
+                format!(r#"{{"host":"{host}","template":"/a","path":"/a","time":"2026-10-01T00:00:05Z"}}"#);
             a.add_line(line.as_bytes(), &mut sc).unwrap();
         }
         // The query type hashes as the stored key: every request after the first of a host found it.

@@ -1,4 +1,7 @@
-//! Comparing strings without calling `memcmp` on empty ones.
+//! Byte-string primitives of the hot paths: comparing without `memcmp` on empty strings, and reading
+//! little-endian words (hashing, plain-ASCII checks).
+//!
+//! ## Comparing
 //!
 //! Rust's `==` and `cmp` on strings call the C library's `memcmp` (or `bcmp`) whenever the lengths allow,
 //! also with length 0. glibc 2.36 picks `__memcmp_evex_movbe` on CPUs with AVX-512, and for a short
@@ -23,6 +26,24 @@ pub fn cmp(a: &[u8], b: &[u8]) -> Ordering {
     if a.is_empty() || b.is_empty() { a.len().cmp(&b.len()) } else { a.cmp(b) }
 }
 
+/// The first eight bytes of `b` as a little-endian word (one unaligned load; `b` has at least eight).
+#[inline(always)]
+pub fn le64(b: &[u8]) -> u64 {
+    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+}
+
+/// The first four bytes of `b` as a little-endian word.
+#[inline(always)]
+pub fn le32(b: &[u8]) -> u64 {
+    u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// The first two bytes of `b` as a little-endian word.
+#[inline(always)]
+pub fn le16(b: &[u8]) -> u64 {
+    u64::from(u16::from_le_bytes([b[0], b[1]]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,6 +57,14 @@ mod tests {
         assert_eq!(cmp(b"", b""), Ordering::Equal);
         assert_eq!(cmp(b"", b"a"), Ordering::Less);
         assert_eq!(cmp(b"a", b""), Ordering::Greater);
+    }
+
+    #[test]
+    fn little_endian_words() {
+        let b = b"\x01\x02\x03\x04\x05\x06\x07\x08\x09";
+        assert_eq!(le64(b), 0x0807_0605_0403_0201);
+        assert_eq!(le32(&b[1..]), 0x0504_0302);
+        assert_eq!(le16(&b[7..]), 0x0908);
     }
 
     proptest! {

@@ -170,8 +170,7 @@ fn all_plain<const NO_QUOTES: bool>(bytes: &[u8]) -> bool {
     if n < 16 {
         // Client addresses, methods, short paths: eight bytes at a time in a word, the tail as the last
         // eight (overlapping); under eight, two overlapping halves make one word.
-        let le32 = |b: &[u8]| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-        let le64 = |b: &[u8]| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+        use crate::bytes::{le32, le64};
         return match n {
             8.. => word_plain::<NO_QUOTES>(le64(bytes)) && word_plain::<NO_QUOTES>(le64(&bytes[n - 8..])),
             4.. => word_plain::<NO_QUOTES>(le32(bytes) | le32(&bytes[n - 4..]) << 32),

@@ -10,6 +10,8 @@
 
 use compact_str::CompactString;
 
+use crate::bytes::{le16, le32, le64};
+
 /// A stable 64-bit hash (the same in every run, build and machine: it is written into state files):
 /// eight bytes at a time, multiply-rotate, then the MurmurHash3 finaliser so every output bit depends
 /// on every input bit. Not for adversarial keys: a collision only makes a client look familiar.
@@ -18,8 +20,7 @@ pub fn hash64(bytes: &[u8]) -> u64 {
     let mut h: u64 = (bytes.len() as u64).wrapping_mul(K);
     let mut chunks = bytes.chunks_exact(8);
     for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h ^ w).wrapping_mul(K).rotate_left(29);
+        h = (h ^ le64(c)).wrapping_mul(K).rotate_left(29);
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
@@ -41,12 +42,8 @@ fn tail_word(bytes: &[u8], rest: &[u8]) -> u64 {
     let r = rest.len();
     debug_assert!((1..8).contains(&r));
     if bytes.len() >= 8 {
-        let last = &bytes[bytes.len() - 8..];
-        let w = u64::from_le_bytes([last[0], last[1], last[2], last[3], last[4], last[5], last[6], last[7]]);
-        return w >> (8 * (8 - r));
+        return le64(&bytes[bytes.len() - 8..]) >> (8 * (8 - r));
     }
-    let le32 = |b: &[u8]| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-    let le16 = |b: &[u8]| u64::from(u16::from_le_bytes([b[0], b[1]]));
     match r {
         4.. => le32(rest) | le32(&rest[r - 4..]) << (8 * (r - 4)),
         2.. => le16(rest) | le16(&rest[r - 2..]) << (8 * (r - 2)),

@@ -1,5 +1,5 @@
-//! Byte-string primitives of the hot paths: comparing without `memcmp` on empty strings, and reading
-//! little-endian words (hashing, plain-ASCII checks).
+//! Byte-string primitives of the hot paths: comparing without `memcmp` on empty strings, reading
+//! little-endian words (hashing, plain-ASCII checks), and finding a byte in a short field.
 //!
 //! ## Comparing
 //!
@@ -44,6 +44,51 @@ pub fn le16(b: &[u8]) -> u64 {
     u64::from(u16::from_le_bytes([b[0], b[1]]))
 }
 
+/// The place of the first byte of `s` that is `a` or `b`: `memchr2` for the short fields of a log line
+/// (a status, an address, a referer). memchr pays a dispatch and a vector setup on every call that a
+/// field of ten or forty bytes does not earn back (~60 instructions a call, three times a line for the
+/// CLF parser); this compares sixteen bytes at a time with SSE2 (part of x86-64), the last sixteen
+/// overlapping bytes already looked at rather than one by one.
+#[inline]
+pub fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        let n = s.len();
+        // SAFETY: SSE2 is part of x86-64; every load reads 16 bytes inside `s` (`i + 16 <= n`, or the
+        // last 16 when `n >= 16`); register operations otherwise.
+        let mask = |at: usize| unsafe {
+            let v = _mm_loadu_si128(s.as_ptr().add(at).cast());
+            let eq = _mm_or_si128(
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(a as i8)),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8)),
+            );
+            _mm_movemask_epi8(eq) as u32
+        };
+        let mut i = 0;
+        while i + 16 <= n {
+            let m = mask(i);
+            if m != 0 {
+                return Some(i + m.trailing_zeros() as usize);
+            }
+            i += 16;
+        }
+        if i == n {
+            return None;
+        }
+        if n >= 16 {
+            // The last sixteen bytes; the first `i - (n - 16)` of them were looked at above.
+            let m = mask(n - 16) >> (i - (n - 16));
+            return (m != 0).then(|| i + m.trailing_zeros() as usize);
+        }
+        s.iter().position(|&c| c == a || c == b)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        memchr::memchr2(a, b, s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,6 +113,14 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn find2_is_the_first_of_either(s in proptest::collection::vec(prop_oneof![8 => Just(b'a'), 1 => Just(b'"'), 1 => Just(b'\\'), 1 => Just(b' ')], 0..70), start in 0usize..70) {
+            let s = &s[start.min(s.len())..];
+            for (a, b) in [(b'"', b'\\'), (b' ', b' '), (b'x', b'y')] {
+                prop_assert_eq!(find2(s, a, b), s.iter().position(|&c| c == a || c == b));
+            }
+        }
+
         #[test]
         fn same_answers_as_std(a in proptest::collection::vec(0u8..4, 0..4), b in proptest::collection::vec(0u8..4, 0..4)) {
             prop_assert_eq!(eq(&a, &b), a == b);

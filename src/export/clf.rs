@@ -50,6 +50,15 @@ impl LineParser for Clf {
 }
 
 fn parse_line<'a>(line: &'a [u8], variant: Variant, day: &mut ClfDay) -> ParseResult<'a> {
+    match plain_line(line, variant, day) {
+        Some(ev) => Ok(Parsed::Event(ev)),
+        None => general_line(line, variant, day),
+    }
+}
+
+/// Any line of the family: what [`plain_line`] leaves, read field by field with the fallbacks real logs
+/// need (escaped quotes, unescaped quotes inside the request, extra spaces, `-` requests).
+fn general_line<'a>(line: &'a [u8], variant: Variant, day: &mut ClfDay) -> ParseResult<'a> {
     let open = find_time_open(line).ok_or("no [time] field")?;
     let mut head = line[..open].split(|&b| b == b' ');
     let mut ev = RawEvent::default();
@@ -100,22 +109,120 @@ fn parse_line<'a>(line: &'a [u8], variant: Variant, day: &mut ClfDay) -> ParseRe
     split_request(request, ev)
 }
 
+/// The usual line, read in one pass from left to right: single spaces between the fields, a 26-byte
+/// time, no backslash escapes, a request with a method and a target. For any other line, and any line
+/// the general reading below would reject or not count as a request, `None`: [`parse_line`] then reads
+/// it the general way (and says what is wrong). Where this answers, it gives what the general reading
+/// gives (a proptest compares them on damaged lines); it exists because it is about twice as fast, with
+/// no iterator adaptors and no second scan of a field, and it reads nearly every line of a real log.
+fn plain_line<'a>(line: &'a [u8], variant: Variant, day: &mut ClfDay) -> Option<RawEvent<'a>> {
+    use crate::bytes::find2;
+    let mut ev = RawEvent::default();
+    // The fields before the time, each up to a space. The general reading finds the time at the first
+    // " [", so no field after the first may start with '['.
+    let mut at = 0;
+    let field = |at: &mut usize| -> Option<&'a [u8]> {
+        let (first, f) = (*at == 0, &line[*at..]);
+        let sp = find2(f, b' ', b' ')?;
+        *at += sp + 1;
+        (first || f.first() != Some(&b'[')).then_some(&f[..sp])
+    };
+    if variant == Variant::Vhost {
+        let v = field(&mut at).filter(|v| !v.is_empty())?;
+        ev.host = Some(Cow::Borrowed(strip_port(v)));
+    }
+    let client = field(&mut at).filter(|c| !c.is_empty())?;
+    if variant != Variant::Vhost && client.contains(&b':') && looks_like_host_port(client) {
+        return None;
+    }
+    field(&mut at)?; // ident
+    field(&mut at)?; // user
+    if line.get(at) != Some(&b'[') {
+        return None;
+    }
+    ev.client = Some(Cow::Borrowed(client));
+    // [dd/Mon/yyyy:hh:mm:ss +zzzz] "
+    let rest = line.get(at + 1..)?;
+    if rest.len() < 29 || rest[26] != b']' || &rest[27..29] != b" \"" {
+        return None;
+    }
+    ev.time = Some(Timestamp::parse_clf_with(&rest[..26], day)?);
+    let rest = &rest[29..];
+    // "%r" status bytes: the first quote closes the request (no escapes), and a status follows it.
+    let q = find2(rest, b'"', b'\\')?;
+    if rest[q] != b'"' {
+        return None;
+    }
+    let request = &rest[..q];
+    let rest = rest[q + 1..].strip_prefix(b" ")?;
+    let (status, rest) = match rest {
+        [b'-', b' ', r @ ..] => (None, r),
+        [a, b, c, b' ', r @ ..] if [a, b, c].iter().all(|d| d.is_ascii_digit()) => {
+            (Some(atoi(&[*a, *b, *c]) as u16), r)
+        }
+        _ => return None,
+    };
+    let end = find2(rest, b' ', b' ').unwrap_or(rest.len());
+    ev.bytes = match &rest[..end] {
+        b"-" => None,
+        b if !b.is_empty() && b.len() < 20 && b.iter().all(u8::is_ascii_digit) => Some(atoi(b)),
+        _ => return None,
+    };
+    ev.status = status;
+    if variant != Variant::Common {
+        // "referer" "user agent", one space apart; what follows the user agent is not read.
+        let rest = rest[end..].strip_prefix(b" \"")?;
+        let q = find2(rest, b'"', b'\\')?;
+        if rest[q] != b'"' {
+            return None;
+        }
+        ev.referer = Some(Cow::Borrowed(&rest[..q]));
+        let rest = rest[q + 1..].strip_prefix(b" \"")?;
+        let q = memchr::memchr2(b'"', b'\\', rest)?;
+        if rest[q] != b'"' {
+            return None;
+        }
+        ev.user_agent = Some(Cow::Borrowed(&rest[..q]));
+    }
+    let (sp, target) = method_and_target(request).ok()?;
+    ev.method = Some(Cow::Borrowed(&request[..sp]));
+    ev.target = Cow::Borrowed(&request[target]);
+    Some(ev)
+}
+
 /// Splits `%r` into method and target. A request line of `-` (a connection closed before it sent one,
 /// typically a 408) and junk (TLS bytes sent to a plain-HTTP port) are valid log lines without a request.
 pub fn split_request<'a>(request: Cow<'a, [u8]>, mut ev: RawEvent<'a>) -> ParseResult<'a> {
-    if request.is_empty() || &request[..] == b"-" {
-        return Ok(Parsed::NoRequest("request line '-'"));
-    }
-    let sp = match request.iter().position(|&b| b == b' ') {
-        Some(i) => i,
-        None => return Ok(Parsed::NoRequest("junk request line")),
+    let (sp, target) = match method_and_target(&request) {
+        Ok(t) => t,
+        Err(why) => return Ok(Parsed::NoRequest(why)),
     };
+    match request {
+        Cow::Borrowed(r) => {
+            ev.method = Some(Cow::Borrowed(&r[..sp]));
+            ev.target = Cow::Borrowed(&r[target]);
+        }
+        Cow::Owned(r) => {
+            ev.method = Some(Cow::Owned(r[..sp].to_vec()));
+            ev.target = Cow::Owned(r[target].to_vec());
+        }
+    }
+    Ok(Parsed::Event(ev))
+}
+
+/// Where the method ends (the first space) and the target lies in a request line `METHOD target
+/// [HTTP/x]`; or why the line is not a request.
+fn method_and_target(request: &[u8]) -> Result<(usize, std::ops::Range<usize>), &'static str> {
+    if request.is_empty() || request == b"-" {
+        return Err("request line '-'");
+    }
+    let sp = request.iter().position(|&b| b == b' ').ok_or("junk request line")?;
     let method = &request[..sp];
     if method.is_empty()
         || method.len() > 32
         || !method.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
-        return Ok(Parsed::NoRequest("junk request line"));
+        return Err("junk request line");
     }
     let mut end = request.len();
     if let Some(last) = request.iter().rposition(|&b| b == b' ')
@@ -124,21 +231,10 @@ pub fn split_request<'a>(request: Cow<'a, [u8]>, mut ev: RawEvent<'a>) -> ParseR
     {
         end = last;
     }
-    let target_range = sp + 1..end;
-    if target_range.is_empty() {
-        return Ok(Parsed::NoRequest("request line without a target"));
+    if end <= sp + 1 {
+        return Err("request line without a target");
     }
-    match request {
-        Cow::Borrowed(r) => {
-            ev.method = Some(Cow::Borrowed(&r[..sp]));
-            ev.target = Cow::Borrowed(&r[target_range]);
-        }
-        Cow::Owned(r) => {
-            ev.method = Some(Cow::Owned(r[..sp].to_vec()));
-            ev.target = Cow::Owned(r[target_range].to_vec());
-        }
-    }
-    Ok(Parsed::Event(ev))
+    Ok((sp, sp + 1..end))
 }
 
 /// Reads the quoted request, whose closing quote must be followed by a status. Tries the escape-aware
@@ -378,6 +474,53 @@ mod tests {
         fn any_bytes_any_variant_no_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
             for v in [Variant::Common, Variant::Combined, Variant::Vhost] {
                 let _ = parse_line(&bytes, v, &mut ClfDay::default());
+            }
+        }
+
+    }
+
+    proptest::proptest! {
+        // Damaged lines are cheap to read, and the readings differ only at a few places of a line.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// Wherever the one-pass reading answers, the general reading gives the same event; and on lines
+        /// of the usual shape it does answer.
+        #[test]
+        fn plain_reading_agrees_with_the_general_one(
+            base in 0usize..4,
+            edits in proptest::collection::vec((0usize..64, 0usize..3, proptest::sample::select(&b" []\"\\-:0/H"[..]), 0usize..3), 0..4),
+        ) {
+            let bases: [&[u8]; 4] = [
+                br#"1.2.3.4 - frank [10/Oct/2000:13:55:36 -0700] "GET /a.gif?x=1 HTTP/1.0" 200 2326 "http://r/" "Mozilla/5.0 (X11) Gecko/20100101 Firefox/118.0""#,
+                br#"www.x:443 2001:db8::1 - - [10/Oct/2000:13:55:36 +0000] "POST /x.php HTTP/1.1" 404 - "-" "curl/8.0" 1234"#,
+                br#"[::1] - - [01/Jan/2026:00:00:00 +0100] "OPTIONS * HTTP/1.1" - 0"#,
+                br#"10.0.0.1 - - [31/Dec/2025:23:59:59 -1130] "GET /old" 200 5 "-" "-""#,
+            ];
+            let mut l = bases[base].to_vec();
+            let untouched = edits.is_empty();
+            for (k, off, b, op) in edits {
+                // Next to a separator (the k-th space, quote or bracket), where the readings differ.
+                let seps: Vec<usize> = (0..l.len()).filter(|&i| b" \"[]".contains(&l[i])).collect();
+                let at = match seps.get(k % seps.len().max(1)) {
+                    Some(&p) => (p + off).saturating_sub(1).min(l.len()),
+                    None => 0,
+                };
+                match op {
+                    0 => l.insert(at, b),
+                    1 if at < l.len() => l[at] = b,
+                    _ if at < l.len() => { l.remove(at); }
+                    _ => {}
+                }
+            }
+            for v in [Variant::Common, Variant::Combined, Variant::Vhost] {
+                let general = general_line(&l, v, &mut ClfDay::default());
+                match plain_line(&l, v, &mut ClfDay::default()) {
+                    Some(ev) => match general {
+                        Ok(Parsed::Event(g)) => proptest::prop_assert_eq!(ev, g),
+                        other => proptest::prop_assert!(false, "plain read {:?}, general {:?}", ev, other),
+                    },
+                    // The usual lines are the one-pass reading's to answer.
+                    None => proptest::prop_assert!(!(untouched && matches!(general, Ok(Parsed::Event(_))))),
+                }
             }
         }
 

@@ -12,6 +12,7 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 use super::keys::{KeyMemo, Keys};
 use super::sample::{Distinct, TopK, hash32};
 use crate::bytes;
+use crate::export::file::Source;
 use crate::jsonscan::{self, Field, Scan};
 use crate::time::Timestamp;
 
@@ -354,7 +355,7 @@ impl Aggregate {
             anomalies: list(17)?,
             params: list(18)?,
             params_of: None,
-            source: s(19)?,
+            source: s(19)?.map(RequestSource::Text),
             key_memo: None,
         };
         self.add(&rec);
@@ -388,13 +389,14 @@ impl Aggregate {
 
         let k = hd.keys.entry(&r.template, r.key_memo, || KeyStats::new(first));
         // The earliest request's source; among requests at the same instant the smallest source, so the
-        // answer does not depend on line order.
+        // answer does not depend on line order. (Logs run forward: after a key's first second this is
+        // one comparison of times, and a source is written out once per key.)
         if k.count == 0
             || first < k.first
-            || (first == k.first && r.source.as_deref() < k.first_source.as_deref())
+            || (first == k.first && RequestSource::text_lt(r.source.as_ref(), k.first_source.as_deref()))
         {
             k.first = first;
-            k.first_source = r.source.as_deref().map(Into::into);
+            k.first_source = r.source.as_ref().map(|s| s.with_text(|t| Box::from(t)));
         }
         k.last = k.last.max(last);
         k.count += n;
@@ -545,15 +547,67 @@ pub struct Request<'a> {
     pub params: Vec<Cow<'a, str>>,
     /// A query whose parameter names are counted as `params` (saves collecting them per request).
     pub params_of: Option<&'a str>,
-    pub source: Option<Cow<'a, str>>,
+    pub source: Option<RequestSource<'a>>,
     /// Where this request's template was found last time (kept by the caller with the template; see
     /// [`Keys::entry`]).
     pub key_memo: Option<&'a std::cell::Cell<KeyMemo>>,
 }
 
+/// A request's `source`: the text of a record's field, or the file and line `--from-logs` read it from
+/// (formatted only when a key keeps it).
+#[derive(Debug, Clone)]
+pub enum RequestSource<'a> {
+    /// `file:line` as a record gave it.
+    Text(Cow<'a, str>),
+    /// Where a log line was read.
+    Line(Source<'a>),
+}
+
+impl RequestSource<'_> {
+    /// Calls `f` with the `file:line` text.
+    pub fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        match self {
+            RequestSource::Text(t) => f(t),
+            RequestSource::Line(s) => s.with_text(f),
+        }
+    }
+
+    /// `a < b` for the texts, absent first (the order of `Option<&str>`).
+    fn text_lt(a: Option<&Self>, b: Option<&str>) -> bool {
+        match (a, b) {
+            (None, b) => b.is_some(),
+            (Some(_), None) => false,
+            (Some(a), Some(b)) => a.with_text(|a| a < b),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sources_compare_as_their_text() {
+        let long = "d/".repeat(80) + "access.log";
+        let texts = ["a.log:9", "a.log:10", "a.log:100", "b:1", ""];
+        for (file, line) in [("a.log", 9u64), ("a.log", 10), ("a.log", 100), ("b", 1), (long.as_str(), 7)] {
+            let s = RequestSource::Line(Source { file, line });
+            let text = format!("{file}:{line}");
+            s.with_text(|t| assert_eq!(t, text));
+            for other in texts {
+                assert_eq!(
+                    RequestSource::text_lt(Some(&s), Some(other)),
+                    text.as_str() < other,
+                    "{text} {other}"
+                );
+                let t = RequestSource::Text(Cow::Borrowed(other));
+                assert_eq!(RequestSource::text_lt(Some(&t), Some(&text)), other < text.as_str());
+            }
+            assert!(!RequestSource::text_lt(Some(&s), None));
+            assert!(RequestSource::text_lt(None, Some(&text)));
+        }
+        assert!(!RequestSource::text_lt(None, None));
+    }
 
     #[test]
     fn key_index_is_the_place_in_keys() {

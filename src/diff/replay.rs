@@ -11,9 +11,9 @@ use std::borrow::Cow;
 
 use anyhow::{Result, bail};
 
-use super::aggregate::{Aggregate, Request};
+use super::aggregate::{Aggregate, Request, RequestSource};
 use crate::export::event::{EmitOptions, RawEvent};
-use crate::export::file::Sink;
+use crate::export::file::{Sink, Source};
 use crate::normalize::cache::NormCache;
 use crate::normalize::filter::{MethodFilter, StatusFilter};
 use crate::normalize::{NormArgs, ProfileArg, Stats};
@@ -54,7 +54,7 @@ impl Sink for Replay<'_> {
     fn event(
         &mut self,
         ev: &RawEvent<'_>,
-        src: &str,
+        src: Source<'_>,
         server: Option<&str>,
         emit: &EmitOptions,
     ) -> Result<()> {
@@ -103,7 +103,7 @@ impl Sink for Replay<'_> {
             anomalies,
             params: Vec::new(),
             params_of: query,
-            source: Some(Cow::Borrowed(src)),
+            source: Some(RequestSource::Line(src)),
             key_memo: Some(&norm.key_memo),
         });
         Ok(())

@@ -222,9 +222,12 @@ mod tests {
                 && digits(s)
                 && s.bytes().any(|b| b.is_ascii_alphabetic())
         };
-        let token = |s: &str| s.len() >= 20 && all(s, |b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') && {
-            let kinds: Vec<bool> = s.bytes().filter(u8::is_ascii_alphanumeric).map(|b| b.is_ascii_digit()).collect();
-            kinds.windows(2).filter(|w| w[0] != w[1]).count() >= 4
+        let token = |s: &str| {
+            s.len() >= 20 && all(s, |b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') && {
+                let kinds: Vec<bool> =
+                    s.bytes().filter(u8::is_ascii_alphanumeric).map(|b| b.is_ascii_digit()).collect();
+                kinds.windows(2).filter(|w| w[0] != w[1]).count() >= 4
+            }
         };
         let whole = |s: &str| -> Option<&str> {
             if s.is_empty() {

@@ -157,6 +157,11 @@ impl KeyStats {
 /// Counts per name, sorted by name; at most 32 names (a flood of garbage methods keeps the first 32 in
 /// sort order, whatever order they came in).
 fn bump(v: &mut Vec<(CompactString, u64)>, k: &str, n: u64) {
+    // A key sees one or two methods: look for this one before searching for its place.
+    if let Some(e) = v.iter_mut().find(|e| bytes::eq(e.0.as_bytes(), k.as_bytes())) {
+        e.1 += n;
+        return;
+    }
     match v.binary_search_by(|e| (*e.0).cmp(k)) {
         Ok(i) => v[i].1 += n,
         Err(i) if i < 32 => {

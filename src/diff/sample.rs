@@ -75,7 +75,9 @@ impl TopK {
     /// [`TopK::add`] with `v`'s [`hash32`] already computed.
     pub fn add_hashed(&mut self, v: &str, h: u32, n: u64, k: usize) {
         // The common cases first: the value is there, or the sketch is full and it sorts after the last.
-        if let Some(e) = self.items.iter_mut().find(|e| e.0 == h && e.1.as_str() == v) {
+        if let Some(e) =
+            self.items.iter_mut().find(|e| e.0 == h && crate::bytes::eq(e.1.as_bytes(), v.as_bytes()))
+        {
             e.2 += n;
             return;
         }

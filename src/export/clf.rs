@@ -132,7 +132,7 @@ fn plain_line<'a>(line: &'a [u8], variant: Variant, day: &mut ClfDay) -> Option<
         ev.host = Some(Cow::Borrowed(strip_port(v)));
     }
     let client = field(&mut at).filter(|c| !c.is_empty())?;
-    if variant != Variant::Vhost && client.contains(&b':') && looks_like_host_port(client) {
+    if variant != Variant::Vhost && find2(client, b':', b':').is_some() && looks_like_host_port(client) {
         return None;
     }
     field(&mut at)?; // ident
@@ -216,7 +216,7 @@ fn method_and_target(request: &[u8]) -> Result<(usize, std::ops::Range<usize>), 
     if request.is_empty() || request == b"-" {
         return Err("request line '-'");
     }
-    let sp = request.iter().position(|&b| b == b' ').ok_or("junk request line")?;
+    let sp = crate::bytes::find2(request, b' ', b' ').ok_or("junk request line")?;
     let method = &request[..sp];
     if method.is_empty()
         || method.len() > 32
@@ -224,8 +224,16 @@ fn method_and_target(request: &[u8]) -> Result<(usize, std::ops::Range<usize>), 
     {
         return Err("junk request line");
     }
-    let mut end = request.len();
-    if let Some(last) = request.iter().rposition(|&b| b == b' ')
+    let n = request.len();
+    let mut end = n;
+    // The version after the last space, most often ` HTTP/1.1` (found without a search).
+    if n > 9 + sp
+        && request[n - 9] == b' '
+        && request[n - 8..].starts_with(b"HTTP/")
+        && !request[n - 3..].contains(&b' ')
+    {
+        end = n - 9;
+    } else if let Some(last) = request.iter().rposition(|&b| b == b' ')
         && last > sp
         && request[last + 1..].starts_with(b"HTTP/")
     {
@@ -477,6 +485,29 @@ mod tests {
             }
         }
 
+    }
+
+    proptest::proptest! {
+        /// The version is cut at the last space when what follows it starts with `HTTP/`.
+        #[test]
+        fn method_and_target_cut_at_the_last_space(r in "(GET|X)( |/|a|HTTP/1\\.1|HTTP/2){0,6}") {
+            let r = r.as_bytes();
+            let want = (|| {
+                let sp = r.iter().position(|&b| b == b' ')?;
+                if sp == 0 || sp > 32 || !r[..sp].iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                    return None;
+                }
+                let mut end = r.len();
+                if let Some(last) = r.iter().rposition(|&b| b == b' ')
+                    && last > sp
+                    && r[last + 1..].starts_with(b"HTTP/")
+                {
+                    end = last;
+                }
+                (end > sp + 1).then_some((sp, sp + 1..end))
+            })();
+            proptest::prop_assert_eq!(method_and_target(r).ok(), want);
+        }
     }
 
     proptest::proptest! {

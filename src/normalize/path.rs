@@ -221,6 +221,9 @@ impl Extra {
     /// named.
     pub fn final_host<'b>(&'b self, given: Option<&'b str>) -> Option<Cow<'b, str>> {
         match given {
+            // Most logged hosts are normal already: no allocation for those (every request of a
+            // vhost or IIS log names one).
+            Some(h) if host_is_normal(h) => Some(Cow::Borrowed(h)),
             Some(h) => {
                 let n = normalize_host(h);
                 Some(if n == h { Cow::Borrowed(h) } else { Cow::Owned(n) })
@@ -305,6 +308,13 @@ fn strip_scheme(t: &str) -> Option<&str> {
         }
     }
     None
+}
+
+/// True when [`normalize_host`] would give `h` back: lower-case letters, digits, `-`, `_` and `.` (not
+/// last).
+fn host_is_normal(h: &str) -> bool {
+    h.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.' | b'_'))
+        && !h.ends_with('.')
 }
 
 /// Lower-cases a host and drops its port and any trailing dot (`WWW.Example.org.:443` → `www.example.org`).
@@ -559,6 +569,16 @@ fn trim_dots_spaces(mut s: &str) -> &str {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest::proptest! {
+        /// A host taken as normal is what normalisation gives back.
+        #[test]
+        fn normal_hosts_are_left_alone(h in "[a-zA-Z0-9._:\\[\\] -]{0,12}") {
+            if host_is_normal(&h) {
+                proptest::prop_assert_eq!(normalize_host(&h), h);
+            }
+        }
+    }
 
     const PROFILES: [Profile; 3] = [Profile::Generic, Profile::Iis, Profile::Java];
 

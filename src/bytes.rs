@@ -101,6 +101,34 @@ pub fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
     }
 }
 
+/// Calls `f` with the place of every `b` in `s`, in order: sixteen bytes compared at a time (SSE2), so a
+/// log line is split into its fields without a test and a branch per byte.
+#[inline]
+pub fn each_position(s: &[u8], b: u8, mut f: impl FnMut(usize)) {
+    let mut i = 0;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        while i + 16 <= s.len() {
+            // SAFETY: SSE2 is part of x86-64; the load reads s[i..i + 16], inside `s`.
+            let mut m = unsafe {
+                let v = _mm_loadu_si128(s.as_ptr().add(i).cast());
+                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8))) as u32
+            };
+            while m != 0 {
+                f(i + m.trailing_zeros() as usize);
+                m &= m - 1;
+            }
+            i += 16;
+        }
+    }
+    for (j, &c) in s.iter().enumerate().skip(i) {
+        if c == b {
+            f(j);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +159,14 @@ mod tests {
             for (a, b) in [(b'"', b'\\'), (b' ', b' '), (b'x', b'y')] {
                 prop_assert_eq!(find2(s, a, b), s.iter().position(|&c| c == a || c == b));
             }
+        }
+
+        #[test]
+        fn each_position_is_every_place(s in proptest::collection::vec(prop_oneof![6 => Just(b'a'), 1 => Just(b' '), 1 => Just(b'\t')], 0..70)) {
+            let mut got = Vec::new();
+            each_position(&s, b' ', |i| got.push(i));
+            let want: Vec<usize> = (0..s.len()).filter(|&i| s[i] == b' ').collect();
+            prop_assert_eq!(got, want);
         }
 
         #[test]

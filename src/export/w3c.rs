@@ -278,12 +278,10 @@ fn build<'a>(
 fn split_into(line: &[u8], sep: u8, spans: &mut Vec<(usize, usize)>) {
     spans.clear();
     let mut start = 0;
-    for (i, &b) in line.iter().enumerate() {
-        if b == sep {
-            spans.push((start, i));
-            start = i + 1;
-        }
-    }
+    crate::bytes::each_position(line, sep, |i| {
+        spans.push((start, i));
+        start = i + 1;
+    });
     spans.push((start, line.len()));
 }
 
@@ -314,7 +312,14 @@ pub fn plus_to_space(v: &[u8]) -> Cow<'_, [u8]> {
     if !v.contains(&b'+') {
         return Cow::Borrowed(v);
     }
-    Cow::Owned(v.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect())
+    // A copy, then a replacing pass the compiler turns into vector code (a push per byte was not).
+    let mut out = v.to_vec();
+    for b in &mut out {
+        if *b == b'+' {
+            *b = b' ';
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Decodes `%XX` once; a `%` not followed by two hex digits stays as it is.

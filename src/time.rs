@@ -180,8 +180,6 @@ impl Timestamp {
         if time.len() < 8 || time[2] != b':' || time[5] != b':' {
             return None;
         }
-        let y = num(&date[0..4])? as i64;
-        let (mo, d) = (num(&date[5..7])?, num(&date[8..10])?);
         let (h, mi, s) = (num(&time[0..2])?, num(&time[3..5])?, num(&time[6..8])?);
         let mut ms = 0;
         if time.len() > 8 {
@@ -196,7 +194,29 @@ impl Timestamp {
                 ms = ms * 10 + frac.get(k).map_or(0, |c| u32::from(c - b'0'));
             }
         }
-        Timestamp::from_utc(y, mo, d, h, mi, s, ms)
+        // The checks of from_utc, for the part read here.
+        if h > 23 || mi > 59 || s > 60 {
+            return None;
+        }
+        thread_local! {
+            /// The last date read and its midnight: a log's lines come a day at a time, and turning a
+            /// date into a day number is most of the work (as for Apache times, see [`ClfDay`]).
+            static LAST_DAY: Cell<([u8; 10], i64)> = const { Cell::new(([0; 10], i64::MIN)) };
+        }
+        let date: [u8; 10] = date.try_into().ok()?;
+        let midnight = match LAST_DAY.get() {
+            (d, m) if d == date && m != i64::MIN => m,
+            _ => {
+                let y = num(&date[0..4])? as i64;
+                let (mo, d) = (num(&date[5..7])?, num(&date[8..10])?);
+                let m = Timestamp::from_utc(y, mo, d, 0, 0, 0, 0)?.0;
+                LAST_DAY.set((date, m));
+                m
+            }
+        };
+        Some(Timestamp(
+            midnight + (i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s)) * 1000 + i64::from(ms),
+        ))
     }
 
     /// Writes the RFC 3339 UTC form into `out` without allocating.
@@ -341,6 +361,44 @@ mod tests {
         assert_eq!(t.to_string(), "2025-12-31T23:30:00Z");
         assert!(Timestamp::parse_clf(b"31/Feb/2026:00:30:00 +0100").is_none());
         assert!(Timestamp::parse_clf(b"10/Foo/2000:13:55:36 -0700").is_none());
+    }
+
+    #[test]
+    fn w3c_day_memo_gives_what_from_utc_gives() {
+        for (date, time) in [
+            ("2026-10-01", "13:55:36"),
+            ("2026-10-01", "13:55:36.5"),
+            ("2026-10-01", "23:59:60"),
+            ("2026-10-01", "24:00:00"),
+            ("2026-10-01", "13:60:00"),
+            ("2026-10-02", "00:00:00.123"),
+            ("2026-02-29", "00:00:00"),
+            ("2024-02-29", "01:02:03"),
+            ("2024-02-29", "01:02:03.9999"),
+            ("2024-13-01", "01:02:03"),
+            ("2024-1x-01", "01:02:03"),
+            ("2026-10-01", "0a:00:00"),
+        ] {
+            let (d, t) = (date.as_bytes(), time.as_bytes());
+            let fresh = (|| {
+                let ms = match time.get(9..) {
+                    Some(f) => format!("{f:0<3}")[..3].parse().ok()?,
+                    None => 0,
+                };
+                Timestamp::from_utc(
+                    date[0..4].parse().ok()?,
+                    date[5..7].parse().ok()?,
+                    date[8..10].parse().ok()?,
+                    time[0..2].parse().ok()?,
+                    time[3..5].parse().ok()?,
+                    time[6..8].parse().ok()?,
+                    ms,
+                )
+            })();
+            // Twice: a fresh day, then the remembered one.
+            assert_eq!(Timestamp::parse_w3c(d, t), fresh, "{date} {time}");
+            assert_eq!(Timestamp::parse_w3c(d, t), fresh, "{date} {time}");
+        }
     }
 
     #[test]

@@ -309,7 +309,7 @@ fn parse_count(s: &[u8]) -> Result<Option<u64>, ()> {
 
 /// IIS writes spaces inside a value as `+`; this turns them back (user agent and referer only).
 pub fn plus_to_space(v: &[u8]) -> Cow<'_, [u8]> {
-    if !v.contains(&b'+') {
+    if crate::bytes::find2(v, b'+', b'+').is_none() {
         return Cow::Borrowed(v);
     }
     // A copy, then a replacing pass the compiler turns into vector code (a push per byte was not).

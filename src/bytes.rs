@@ -101,6 +101,12 @@ pub fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
     }
 }
 
+/// The place of the first `b` in `s`: [`find2`] for one byte.
+#[inline]
+pub fn find(s: &[u8], b: u8) -> Option<usize> {
+    find2(s, b, b)
+}
+
 /// Calls `f` with the place of every `b` in `s`, in order: sixteen bytes compared at a time (SSE2), so a
 /// log line is split into its fields without a test and a branch per byte.
 #[inline]

@@ -174,6 +174,12 @@ impl Timestamp {
     /// Parses the W3C pair `date time` (`2026-10-01`, `13:55:36` or `13:55:36.123`), which IIS,
     /// CloudFront and the W3C format define to be UTC.
     pub fn parse_w3c(date: &[u8], time: &[u8]) -> Option<Self> {
+        Self::parse_w3c_with(date, time, &mut W3cDay::default())
+    }
+
+    /// [`Timestamp::parse_w3c`], remembering the last date seen and its midnight in `day`: a log's
+    /// lines come a day at a time, and turning a date into a day number is most of the work.
+    pub fn parse_w3c_with(date: &[u8], time: &[u8], day: &mut W3cDay) -> Option<Self> {
         if date.len() != 10 || date[4] != b'-' || date[7] != b'-' {
             return None;
         }
@@ -198,19 +204,14 @@ impl Timestamp {
         if h > 23 || mi > 59 || s > 60 {
             return None;
         }
-        thread_local! {
-            /// The last date read and its midnight: a log's lines come a day at a time, and turning a
-            /// date into a day number is most of the work (as for Apache times, see [`ClfDay`]).
-            static LAST_DAY: Cell<([u8; 10], i64)> = const { Cell::new(([0; 10], i64::MIN)) };
-        }
         let date: [u8; 10] = date.try_into().ok()?;
-        let midnight = match LAST_DAY.get() {
-            (d, m) if d == date && m != i64::MIN => m,
+        let midnight = match day.last {
+            Some((d, m)) if d == date => m,
             _ => {
                 let y = num(&date[0..4])? as i64;
                 let (mo, d) = (num(&date[5..7])?, num(&date[8..10])?);
                 let m = Timestamp::from_utc(y, mo, d, 0, 0, 0, 0)?.0;
-                LAST_DAY.set((date, m));
+                day.last = Some((date, m));
                 m
             }
         };
@@ -335,6 +336,12 @@ pub struct ClfDay {
     last: Option<(DayKey, i64)>,
 }
 
+/// The last W3C date read (`2026-10-01`) and its midnight in UTC milliseconds.
+#[derive(Debug, Default, Clone)]
+pub struct W3cDay {
+    last: Option<([u8; 10], i64)>,
+}
+
 /// The bytes of an Apache time that fix its day: `10/Oct/2000` and ` -0700`.
 type DayKey = ([u8; 11], [u8; 6]);
 
@@ -365,6 +372,7 @@ mod tests {
 
     #[test]
     fn w3c_day_memo_gives_what_from_utc_gives() {
+        let mut day = W3cDay::default();
         for (date, time) in [
             ("2026-10-01", "13:55:36"),
             ("2026-10-01", "13:55:36.5"),
@@ -395,8 +403,9 @@ mod tests {
                     ms,
                 )
             })();
-            // Twice: a fresh day, then the remembered one.
-            assert_eq!(Timestamp::parse_w3c(d, t), fresh, "{date} {time}");
+            // Twice: a fresh day, then the remembered one (and the day before remembered at first).
+            assert_eq!(Timestamp::parse_w3c_with(d, t, &mut day), fresh, "{date} {time}");
+            assert_eq!(Timestamp::parse_w3c_with(d, t, &mut day), fresh, "{date} {time}");
             assert_eq!(Timestamp::parse_w3c(d, t), fresh, "{date} {time}");
         }
     }

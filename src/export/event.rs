@@ -143,7 +143,7 @@ impl RawEvent<'_> {
     pub fn parts<'a>(&'a self, server: Option<&'a str>, opts: &'a EmitOptions) -> Parts<'a> {
         let (path, query) = match &self.query {
             Some(q) => (&self.target[..], Some(&q[..]).filter(|q| *q != b"-")),
-            None => match crate::bytes::find2(&self.target, b'?', b'?') {
+            None => match crate::bytes::find(&self.target, b'?') {
                 Some(i) => (&self.target[..i], Some(&self.target[i + 1..])),
                 None => (&self.target[..], None),
             },

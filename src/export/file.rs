@@ -35,24 +35,10 @@ impl Source<'_> {
         crate::jsonw::push_decimal(out, self.line);
     }
 
-    /// Calls `f` with `file:line` (formatted on the stack when it fits in 128 bytes).
+    /// Calls `f` with `file:line`. (Formatted: this runs once for each key a worker meets, and for
+    /// requests in the same second as a key's first, not per line.)
     pub fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
-        let mut buf = [0u8; 128];
-        let n = self.file.len();
-        if n + 21 <= buf.len() {
-            buf[..n].copy_from_slice(self.file.as_bytes());
-            buf[n] = b':';
-            let end = n + 1 + self.line.checked_ilog10().unwrap_or(0) as usize + 1;
-            let mut v = self.line;
-            for slot in buf[n + 1..end].iter_mut().rev() {
-                *slot = b'0' + (v % 10) as u8;
-                v /= 10;
-            }
-            // A str followed by ASCII.
-            f(std::str::from_utf8(&buf[..end]).expect("a file name and digits"))
-        } else {
-            f(&self.to_string())
-        }
+        f(&self.to_string())
     }
 }
 

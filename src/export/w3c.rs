@@ -37,7 +37,7 @@ use std::borrow::Cow;
 use super::clf::{hex, strip_port};
 use super::event::RawEvent;
 use super::{LineParser, ParseResult, Parsed};
-use crate::time::Timestamp;
+use crate::time::{Timestamp, W3cDay};
 
 /// Which W3C dialect a parser reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,6 +130,8 @@ pub struct W3c {
     header_date: Option<[u8; 10]>,
     /// Start and end of each value of the current line (reused).
     spans: Vec<(usize, usize)>,
+    /// The last date read and its midnight.
+    day: W3cDay,
 }
 
 impl W3c {
@@ -145,6 +147,7 @@ impl W3c {
             default: Columns::from_names(default.split(' ').map(str::as_bytes)),
             header_date: None,
             spans: Vec::with_capacity(40),
+            day: W3cDay::default(),
         }
     }
 
@@ -216,7 +219,7 @@ impl LineParser for W3c {
         }
         let spans = &self.spans;
         let get = |i: Option<usize>| -> Option<&'a [u8]> { i.map(|i| &line[spans[i].0..spans[i].1]) };
-        build(self.flavor, cols, get, self.header_date.as_ref())
+        build(self.flavor, cols, get, self.header_date.as_ref(), &mut self.day)
     }
 }
 
@@ -226,6 +229,7 @@ fn build<'a>(
     cols: &Columns,
     get: impl Fn(Option<usize>) -> Option<&'a [u8]>,
     header_date: Option<&[u8; 10]>,
+    day: &mut W3cDay,
 ) -> ParseResult<'a> {
     let mut ev = RawEvent::default();
     if let Some(time) = get(cols.time) {
@@ -233,7 +237,7 @@ fn build<'a>(
             Some(d) => d,
             None => header_date.map(|d| &d[..]).ok_or("no date field and no #Date header")?,
         };
-        ev.time = Some(Timestamp::parse_w3c(date, time).ok_or("bad date or time")?);
+        ev.time = Some(Timestamp::parse_w3c_with(date, time, day).ok_or("bad date or time")?);
     }
     match (get(cols.stem), get(cols.uri)) {
         (Some(b"-"), _) => return Ok(Parsed::NoRequest("cs-uri-stem '-'")),
@@ -309,7 +313,7 @@ fn parse_count(s: &[u8]) -> Result<Option<u64>, ()> {
 
 /// IIS writes spaces inside a value as `+`; this turns them back (user agent and referer only).
 pub fn plus_to_space(v: &[u8]) -> Cow<'_, [u8]> {
-    if crate::bytes::find2(v, b'+', b'+').is_none() {
+    if crate::bytes::find(v, b'+').is_none() {
         return Cow::Borrowed(v);
     }
     // A copy, then a replacing pass the compiler turns into vector code (a push per byte was not).

@@ -74,7 +74,12 @@ impl TopK {
 
     /// [`TopK::add`] with `v`'s [`hash32`] already computed.
     pub fn add_hashed(&mut self, v: &str, h: u32, n: u64, k: usize) {
-        // The common cases first: the value is there, or the sketch is full and it sorts after the last.
+        // The common cases first: the sketch is full and the value's hash is above every kept one (so it
+        // is not there and does not enter: one comparison, for most requests to a busy key), or the value
+        // is there.
+        if self.items.len() >= k && self.items.last().is_some_and(|last| h > last.0) {
+            return;
+        }
         if let Some(e) =
             self.items.iter_mut().find(|e| e.0 == h && crate::bytes::eq(e.1.as_bytes(), v.as_bytes()))
         {

@@ -81,6 +81,12 @@ impl Timestamp {
     /// Parses an RFC 3339 instant: `2026-10-01T13:55:36Z`, `2026-10-01T13:55:36.5+02:00`; a space is
     /// accepted for the `T` and a lower-case `z` for `Z`. Fractions beyond milliseconds are truncated.
     pub fn parse_rfc3339(s: &str) -> Option<Self> {
+        Self::parse_rfc3339_with(s, &mut IsoDay::default())
+    }
+
+    /// [`Timestamp::parse_rfc3339`], remembering the last date seen and its midnight in `day`: records
+    /// come a day at a time, as W3C lines do.
+    pub fn parse_rfc3339_with(s: &str, day: &mut IsoDay) -> Option<Self> {
         let b = s.as_bytes();
         if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
             return None;
@@ -88,8 +94,6 @@ impl Timestamp {
         if b[13] != b':' || b[16] != b':' {
             return None;
         }
-        let y = num(&b[0..4])? as i64;
-        let (mo, d) = (num(&b[5..7])?, num(&b[8..10])?);
         let (h, mi, sec) = (num(&b[11..13])?, num(&b[14..16])?, num(&b[17..19])?);
         let mut i = 19;
         let mut ms = 0u32;
@@ -125,8 +129,13 @@ impl Timestamp {
             }
             _ => return None,
         };
-        let t = Timestamp::from_utc(y, mo, d, h, mi, sec, ms)?;
-        Some(Timestamp(t.0 - offset))
+        // The checks of from_utc, for the part read here.
+        if h > 23 || mi > 59 || sec > 60 {
+            return None;
+        }
+        let midnight = day.midnight(&b[0..10])?;
+        let t = midnight + (i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(sec)) * 1000 + i64::from(ms);
+        Some(Timestamp(t - offset))
     }
 
     /// Parses Apache/Nginx `%t` without its brackets: `10/Oct/2000:13:55:36 -0700`.
@@ -174,12 +183,12 @@ impl Timestamp {
     /// Parses the W3C pair `date time` (`2026-10-01`, `13:55:36` or `13:55:36.123`), which IIS,
     /// CloudFront and the W3C format define to be UTC.
     pub fn parse_w3c(date: &[u8], time: &[u8]) -> Option<Self> {
-        Self::parse_w3c_with(date, time, &mut W3cDay::default())
+        Self::parse_w3c_with(date, time, &mut IsoDay::default())
     }
 
     /// [`Timestamp::parse_w3c`], remembering the last date seen and its midnight in `day`: a log's
     /// lines come a day at a time, and turning a date into a day number is most of the work.
-    pub fn parse_w3c_with(date: &[u8], time: &[u8], day: &mut W3cDay) -> Option<Self> {
+    pub fn parse_w3c_with(date: &[u8], time: &[u8], day: &mut IsoDay) -> Option<Self> {
         if date.len() != 10 || date[4] != b'-' || date[7] != b'-' {
             return None;
         }
@@ -204,17 +213,7 @@ impl Timestamp {
         if h > 23 || mi > 59 || s > 60 {
             return None;
         }
-        let date: [u8; 10] = date.try_into().ok()?;
-        let midnight = match day.last {
-            Some((d, m)) if d == date => m,
-            _ => {
-                let y = num(&date[0..4])? as i64;
-                let (mo, d) = (num(&date[5..7])?, num(&date[8..10])?);
-                let m = Timestamp::from_utc(y, mo, d, 0, 0, 0, 0)?.0;
-                day.last = Some((date, m));
-                m
-            }
-        };
+        let midnight = day.midnight(date)?;
         Some(Timestamp(
             midnight + (i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s)) * 1000 + i64::from(ms),
         ))
@@ -336,10 +335,30 @@ pub struct ClfDay {
     last: Option<(DayKey, i64)>,
 }
 
-/// The last W3C date read (`2026-10-01`) and its midnight in UTC milliseconds.
+/// The last ISO 8601 date read (`2026-10-01`, as W3C logs and RFC 3339 times write it) and its midnight
+/// in UTC milliseconds.
 #[derive(Debug, Default, Clone)]
-pub struct W3cDay {
+pub struct IsoDay {
     last: Option<([u8; 10], i64)>,
+}
+
+impl IsoDay {
+    /// The midnight (UTC milliseconds) of `date`, `YYYY-MM-DD` with its dashes checked by the caller;
+    /// `None` when it is no date.
+    #[inline]
+    fn midnight(&mut self, date: &[u8]) -> Option<i64> {
+        let date: [u8; 10] = date.try_into().ok()?;
+        match self.last {
+            Some((d, m)) if d == date => Some(m),
+            _ => {
+                let y = num(&date[0..4])? as i64;
+                let (mo, d) = (num(&date[5..7])?, num(&date[8..10])?);
+                let m = Timestamp::from_utc(y, mo, d, 0, 0, 0, 0)?.0;
+                self.last = Some((date, m));
+                Some(m)
+            }
+        }
+    }
 }
 
 /// The bytes of an Apache time that fix its day: `10/Oct/2000` and ` -0700`.
@@ -370,9 +389,78 @@ mod tests {
         assert!(Timestamp::parse_clf(b"10/Foo/2000:13:55:36 -0700").is_none());
     }
 
+    /// RFC 3339 read the plain way: every part, then [`Timestamp::from_utc`] (the rule the memo of
+    /// [`Timestamp::parse_rfc3339_with`] must give the same answers as).
+    fn rfc3339_reference(s: &str) -> Option<Timestamp> {
+        let b = s.as_bytes();
+        if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+            return None;
+        }
+        if b[13] != b':' || b[16] != b':' {
+            return None;
+        }
+        let part = |r: std::ops::Range<usize>| -> Option<u32> {
+            let p = s.get(r)?;
+            p.bytes().all(|c| c.is_ascii_digit()).then(|| p.parse().ok())?
+        };
+        let (y, mo, d) = (part(0..4)?, part(5..7)?, part(8..10)?);
+        let (h, mi, sec) = (part(11..13)?, part(14..16)?, part(17..19)?);
+        let mut rest = &s[19..];
+        let mut ms = 0;
+        if let Some(f) = rest.strip_prefix('.') {
+            let digits = f.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
+                return None;
+            }
+            ms = format!("{:0<3}", &f[..digits.min(3)]).parse().ok()?;
+            rest = &f[digits..];
+        }
+        let offset: i64 = match rest {
+            "Z" | "z" => 0,
+            _ => {
+                let sign = match rest.as_bytes().first()? {
+                    b'+' => 1,
+                    b'-' => -1,
+                    _ => return None,
+                };
+                let z = rest[1..].replacen(':', "", if rest.len() == 6 { 1 } else { 0 });
+                if z.len() != 4 || !z.bytes().all(|c| c.is_ascii_digit()) {
+                    return None;
+                }
+                let (oh, om): (i64, i64) = (z[..2].parse().ok()?, z[2..].parse().ok()?);
+                if oh > 23 || om > 59 {
+                    return None;
+                }
+                sign * (oh * 60 + om) * 60_000
+            }
+        };
+        let t = Timestamp::from_utc(i64::from(y), mo, d, h, mi, sec, ms)?;
+        Some(Timestamp(t.0 - offset))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rfc3339_day_memo_gives_what_the_plain_rule_gives(
+            times in proptest::collection::vec(
+                (proptest::sample::select(vec!["2026-10-01", "2026-10-02", "2024-02-29", "2026-02-29", "2026-13-01", "2026-1x-01", "0000-01-01"]),
+                 proptest::sample::select(vec!["T", "t", " ", "_"]),
+                 "[0-2x][0-9]:[0-6][0-9]:[0-6][0-9]",
+                 proptest::sample::select(vec!["", ".5", ".123", ".1239", ".", ".x"]),
+                 proptest::sample::select(vec!["Z", "z", "+02:00", "-0130", "+24:00", "+0260", "+2:00", "", "Zz"])),
+                1..20)) {
+            let mut day = IsoDay::default();
+            for (date, t, time, frac, zone) in times {
+                let s = format!("{date}{t}{time}{frac}{zone}");
+                let want = rfc3339_reference(&s);
+                proptest::prop_assert_eq!(Timestamp::parse_rfc3339_with(&s, &mut day), want, "{}", s);
+                proptest::prop_assert_eq!(Timestamp::parse_rfc3339(&s), want, "{}", s);
+            }
+        }
+    }
+
     #[test]
     fn w3c_day_memo_gives_what_from_utc_gives() {
-        let mut day = W3cDay::default();
+        let mut day = IsoDay::default();
         for (date, time) in [
             ("2026-10-01", "13:55:36"),
             ("2026-10-01", "13:55:36.5"),

@@ -14,7 +14,7 @@ use super::sample::{Distinct, TopK, hash32};
 use crate::bytes;
 use crate::export::file::Source;
 use crate::jsonscan::{self, Field, Scan};
-use crate::time::Timestamp;
+use crate::time::{IsoDay, Timestamp};
 
 /// How many values of each kind a key keeps as samples.
 pub const SAMPLE_CLIENTS: usize = 8;
@@ -279,91 +279,87 @@ impl Aggregate {
         }
     }
 
-    /// Adds one record, the JSON text of one line; `scan` is a reused scanner.
-    pub fn add_line(&mut self, line: &[u8], scan: &mut Scan) -> Result<()> {
+    /// Adds one record, the JSON text of one line; `reader` is reused from line to line.
+    pub fn add_line(&mut self, line: &[u8], reader: &mut RecordReader) -> Result<()> {
+        let RecordReader { scan, day } = reader;
         scan.line(line).map_err(|e| anyhow::anyhow!("invalid record: {e}"))?;
-        // One pass over the fields finds the ones this stage reads (the last of a duplicated key wins).
-        let mut f: [Option<Field>; 20] = [None; 20];
+        let scan = &*scan;
+        let mut r = Request {
+            host: None,
+            template: Cow::Borrowed(""),
+            path: Cow::Borrowed(""),
+            is_template: false,
+            raw_path: None,
+            method: None,
+            status: None,
+            client: None,
+            user_agent: None,
+            query: None,
+            first: Timestamp(0),
+            last: Timestamp(0),
+            count: 1,
+            distinct_clients: None,
+            clients: Vec::new(),
+            user_agents: Vec::new(),
+            queries: Vec::new(),
+            anomalies: Vec::new(),
+            params: Vec::new(),
+            params_of: None,
+            source: None,
+            key_memo: None,
+        };
+        let (mut template, mut path) = (None, None);
+        let (mut time, mut first_seen, mut last_seen) = (None, None, None);
+        // One pass over the fields decodes each one this stage reads as it is met: a record has a dozen
+        // fields of the twenty this stage knows. A null is as absent; of a key given twice, the last
+        // value that is not null wins (every value is checked).
         for fd in &scan.fields {
-            if let Some(i) = key_index(jsonscan::raw(line, fd.key))
-                && !jsonscan::is_null(line, fd)
-            {
-                f[i] = Some(*fd);
+            let Some(key) = RecordKey::of(jsonscan::raw(line, fd.key)) else { continue };
+            if jsonscan::is_null(line, fd) {
+                continue;
+            }
+            let text = || string_value(scan, line, fd);
+            let list = || list_value(line, fd);
+            match key {
+                RecordKey::Host => r.host = Some(text()?),
+                RecordKey::Template => template = Some(text()?),
+                RecordKey::Path => path = Some(text()?),
+                RecordKey::RawPath => r.raw_path = Some(text()?),
+                RecordKey::Method => r.method = Some(text()?),
+                RecordKey::Status => {
+                    r.status = Some(
+                        count_value(line, fd)?
+                            .try_into()
+                            .map_err(|_| anyhow::anyhow!("invalid record: status is not an HTTP status"))?,
+                    )
+                }
+                RecordKey::Client => r.client = Some(text()?),
+                RecordKey::UserAgent => r.user_agent = Some(text()?),
+                RecordKey::Query => r.query = Some(text()?),
+                RecordKey::Time => time = Some(time_value(scan, line, fd, day)?),
+                RecordKey::FirstSeen => first_seen = Some(time_value(scan, line, fd, day)?),
+                RecordKey::LastSeen => last_seen = Some(time_value(scan, line, fd, day)?),
+                RecordKey::Count => r.count = count_value(line, fd)?,
+                RecordKey::DistinctClients => r.distinct_clients = Some(count_value(line, fd)?),
+                RecordKey::Clients => r.clients = list()?,
+                RecordKey::UserAgents => r.user_agents = list()?,
+                RecordKey::Queries => r.queries = list()?,
+                RecordKey::Anomalies => r.anomalies = list()?,
+                RecordKey::Params => r.params = list()?,
+                RecordKey::Source => r.source = Some(RequestSource::Text(text()?)),
             }
         }
-        let s = |i: usize| -> Result<Option<Cow<'_, str>>> {
-            match &f[i] {
-                None => Ok(None),
-                Some(fd) => scan.str_value(line, fd).map(Some).ok_or_else(|| {
-                    anyhow::anyhow!("invalid record: {} is not a string", String::from_utf8_lossy(KEYS[i]))
-                }),
-            }
-        };
-        let num = |i: usize| -> Result<Option<u64>> {
-            match &f[i] {
-                None => Ok(None),
-                Some(fd) => jsonscan::u64_value(line, fd).map(Some).ok_or_else(|| {
-                    anyhow::anyhow!("invalid record: {} is not a count", String::from_utf8_lossy(KEYS[i]))
-                }),
-            }
-        };
-        let list = |i: usize| -> Result<Vec<Cow<'_, str>>> {
-            match &f[i] {
-                None => Ok(Vec::new()),
-                Some(fd) => jsonscan::str_array(line, fd).ok_or_else(|| {
-                    anyhow::anyhow!("invalid record: {} is not a list", String::from_utf8_lossy(KEYS[i]))
-                }),
-            }
-        };
-        let time = |i: usize| -> Result<Option<Timestamp>> {
-            match s(i)? {
-                None => Ok(None),
-                Some(t) => Timestamp::parse_rfc3339(&t)
-                    .map(Some)
-                    .ok_or_else(|| anyhow::anyhow!("invalid record: invalid time {t:?}, expected RFC 3339")),
-            }
-        };
-        let Some(template) = s(1)? else {
+        let Some(template) = template else {
             bail!("record has no template: baseline-diff reads path-normalize's output");
         };
-        let Some(path) = s(2)? else { bail!("invalid record: no path") };
-        let (t, fs, ls) = (time(9)?, time(10)?, time(11)?);
-        let (first, last) = match (fs.or(t), ls.or(t).or(fs)) {
+        let Some(path) = path else { bail!("invalid record: no path") };
+        (r.first, r.last) = match (first_seen.or(time), last_seen.or(time).or(first_seen)) {
             (Some(a), Some(b)) => (a.min(b), a.max(b)),
             _ => bail!("record has no time (time, or first_seen and last_seen)"),
         };
-        let status = match num(5)? {
-            None => None,
-            Some(v) => Some(
-                u16::try_from(v)
-                    .map_err(|_| anyhow::anyhow!("invalid record: status is not an HTTP status"))?,
-            ),
-        };
-        let rec = Request {
-            host: s(0)?,
-            is_template: template == path,
-            template,
-            path,
-            raw_path: s(3)?,
-            method: s(4)?,
-            status,
-            client: s(6)?,
-            user_agent: s(7)?,
-            query: s(8)?,
-            first,
-            last,
-            count: num(12)?.unwrap_or(1),
-            distinct_clients: num(13)?,
-            clients: list(14)?,
-            user_agents: list(15)?,
-            queries: list(16)?,
-            anomalies: list(17)?,
-            params: list(18)?,
-            params_of: None,
-            source: s(19)?.map(RequestSource::Text),
-            key_memo: None,
-        };
-        self.add(&rec);
+        r.is_template = template == path;
+        (r.template, r.path) = (template, path);
+        self.add(&r);
         Ok(())
     }
 
@@ -474,56 +470,119 @@ impl Aggregate {
     }
 }
 
-/// The fields of a record that [`Aggregate::add_line`] reads, by their place in its table.
-const KEYS: [&[u8]; 20] = [
-    b"host",
-    b"template",
-    b"path",
-    b"raw_path",
-    b"method",
-    b"status",
-    b"client",
-    b"user_agent",
-    b"query",
-    b"time",
-    b"first_seen",
-    b"last_seen",
-    b"count",
-    b"distinct_clients",
-    b"clients",
-    b"user_agents",
-    b"queries",
-    b"anomalies",
-    b"params",
-    b"source",
-];
+/// What [`Aggregate::add_line`] keeps from one line to the next: the scanner's buffers and the last
+/// day read.
+#[derive(Debug, Default)]
+pub struct RecordReader {
+    scan: Scan,
+    day: IsoDay,
+}
 
-/// The place of a key in [`KEYS`]. A match rather than a search of the table: it dispatches on the
-/// length first (records have a dozen fields, and this runs for each); a test keeps the two in step.
-fn key_index(k: &[u8]) -> Option<usize> {
-    Some(match k {
-        b"host" => 0,
-        b"template" => 1,
-        b"path" => 2,
-        b"raw_path" => 3,
-        b"method" => 4,
-        b"status" => 5,
-        b"client" => 6,
-        b"user_agent" => 7,
-        b"query" => 8,
-        b"time" => 9,
-        b"first_seen" => 10,
-        b"last_seen" => 11,
-        b"count" => 12,
-        b"distinct_clients" => 13,
-        b"clients" => 14,
-        b"user_agents" => 15,
-        b"queries" => 16,
-        b"anomalies" => 17,
-        b"params" => 18,
-        b"source" => 19,
-        _ => return None,
-    })
+/// The fields of a record that [`Aggregate::add_line`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RecordKey {
+    Host,
+    Template,
+    Path,
+    RawPath,
+    Method,
+    Status,
+    Client,
+    UserAgent,
+    Query,
+    Time,
+    FirstSeen,
+    LastSeen,
+    Count,
+    DistinctClients,
+    Clients,
+    UserAgents,
+    Queries,
+    Anomalies,
+    Params,
+    Source,
+}
+
+impl RecordKey {
+    /// Every key with its name in the record.
+    #[cfg(test)]
+    const ALL: [(&'static [u8], RecordKey); 20] = [
+        (b"host", RecordKey::Host),
+        (b"template", RecordKey::Template),
+        (b"path", RecordKey::Path),
+        (b"raw_path", RecordKey::RawPath),
+        (b"method", RecordKey::Method),
+        (b"status", RecordKey::Status),
+        (b"client", RecordKey::Client),
+        (b"user_agent", RecordKey::UserAgent),
+        (b"query", RecordKey::Query),
+        (b"time", RecordKey::Time),
+        (b"first_seen", RecordKey::FirstSeen),
+        (b"last_seen", RecordKey::LastSeen),
+        (b"count", RecordKey::Count),
+        (b"distinct_clients", RecordKey::DistinctClients),
+        (b"clients", RecordKey::Clients),
+        (b"user_agents", RecordKey::UserAgents),
+        (b"queries", RecordKey::Queries),
+        (b"anomalies", RecordKey::Anomalies),
+        (b"params", RecordKey::Params),
+        (b"source", RecordKey::Source),
+    ];
+
+    /// The key named `k`. A match rather than a search of a table: it dispatches on the length first and
+    /// compares words (records have a dozen fields, and this runs for each).
+    fn of(k: &[u8]) -> Option<RecordKey> {
+        Some(match k {
+            b"host" => RecordKey::Host,
+            b"template" => RecordKey::Template,
+            b"path" => RecordKey::Path,
+            b"raw_path" => RecordKey::RawPath,
+            b"method" => RecordKey::Method,
+            b"status" => RecordKey::Status,
+            b"client" => RecordKey::Client,
+            b"user_agent" => RecordKey::UserAgent,
+            b"query" => RecordKey::Query,
+            b"time" => RecordKey::Time,
+            b"first_seen" => RecordKey::FirstSeen,
+            b"last_seen" => RecordKey::LastSeen,
+            b"count" => RecordKey::Count,
+            b"distinct_clients" => RecordKey::DistinctClients,
+            b"clients" => RecordKey::Clients,
+            b"user_agents" => RecordKey::UserAgents,
+            b"queries" => RecordKey::Queries,
+            b"anomalies" => RecordKey::Anomalies,
+            b"params" => RecordKey::Params,
+            b"source" => RecordKey::Source,
+            _ => return None,
+        })
+    }
+}
+
+/// The field's value as text.
+fn string_value<'a>(scan: &Scan, line: &'a [u8], fd: &Field) -> Result<Cow<'a, str>> {
+    scan.str_value(line, fd).ok_or_else(|| not_a(line, fd, "a string"))
+}
+
+/// The field's value as a count (an unsigned integer).
+fn count_value(line: &[u8], fd: &Field) -> Result<u64> {
+    jsonscan::u64_value(line, fd).ok_or_else(|| not_a(line, fd, "a count"))
+}
+
+/// The string elements of the field's list value.
+fn list_value<'a>(line: &'a [u8], fd: &Field) -> Result<Vec<Cow<'a, str>>> {
+    jsonscan::str_array(line, fd).ok_or_else(|| not_a(line, fd, "a list"))
+}
+
+/// The field's value as an RFC 3339 time.
+fn time_value(scan: &Scan, line: &[u8], fd: &Field, day: &mut IsoDay) -> Result<Timestamp> {
+    let t = string_value(scan, line, fd)?;
+    Timestamp::parse_rfc3339_with(&t, day)
+        .ok_or_else(|| anyhow::anyhow!("invalid record: invalid time {t:?}, expected RFC 3339"))
+}
+
+#[cold]
+fn not_a(line: &[u8], fd: &Field, what: &str) -> anyhow::Error {
+    anyhow::anyhow!("invalid record: {} is not {what}", String::from_utf8_lossy(jsonscan::raw(line, fd.key)))
 }
 
 /// The fields of a normalized record that `baseline-diff` reads: from a JSON line
@@ -615,17 +674,19 @@ mod tests {
     }
 
     #[test]
-    fn key_index_is_the_place_in_keys() {
-        for (i, k) in KEYS.iter().enumerate() {
-            assert_eq!(key_index(k), Some(i), "{}", String::from_utf8_lossy(k));
+    fn record_keys_are_found_by_name() {
+        for (name, key) in RecordKey::ALL {
+            assert_eq!(RecordKey::of(name), Some(key), "{}", String::from_utf8_lossy(name));
         }
-        assert_eq!(key_index(b"hosts"), None);
+        for near in [&b"hosts"[..], b"Host", b"", b"time ", b"source\0"] {
+            assert_eq!(RecordKey::of(near), None);
+        }
     }
 
     #[test]
     fn host_lookup_finds_the_stored_host_empty_or_not() {
         let mut a = Aggregate::default();
-        let mut sc = Scan::default();
+        let mut sc = RecordReader::default();
         for host in ["", "h", "", "h", "hh"] {
             let line =
                 format!(r#"{{"host":"{host}","template":"/a","path":"/a","time":"2026-10-01T00:00:05Z"}}"#);
@@ -642,7 +703,7 @@ mod tests {
     #[test]
     fn raw_and_aggregated_rows_add_up() {
         let mut a = Aggregate::default();
-        let mut sc = Scan::default();
+        let mut sc = RecordReader::default();
         a.add_line(br#"{"host":"h","template":"/x/{int}","path":"/x/1","time":"2026-10-01T00:00:05Z","method":"GET","client":"1.1.1.1","status":200,"source":"f:1"}"#, &mut sc).unwrap();
         a.add_line(br#"{"host":"h","template":"/x/{int}","path":"/x/2","time":"2026-10-01T00:00:01Z","method":"POST","client":"2.2.2.2","status":200,"source":"f:2"}"#, &mut sc).unwrap();
         a.add_line(br#"{"host":"h","template":"/x/{int}","path":"/x/2","count":3,"first_seen":"2026-10-02T00:00:00Z","last_seen":"2026-10-03T00:00:00Z","clients":["3.3.3.3"],"distinct_clients":1,"method":"GET","status":500}"#, &mut sc).unwrap();
@@ -660,7 +721,7 @@ mod tests {
     #[test]
     fn records_without_template_or_time_are_errors() {
         let mut a = Aggregate::default();
-        let mut sc = Scan::default();
+        let mut sc = RecordReader::default();
         let e =
             a.add_line(br#"{"path":"/x","time":"2026-10-01T00:00:05Z"}"#, &mut sc).unwrap_err().to_string();
         assert!(e.contains("path-normalize"), "{e}");

@@ -301,13 +301,13 @@ fn aggregate_records(args: &Args) -> Result<Aggregate> {
             &name,
             input.into_reader(),
             args.threads.unwrap_or_else(crate::par::default_threads),
-            || (Aggregate::default(), crate::jsonscan::Scan::default()),
-            |(agg, scan), block| {
+            || (Aggregate::default(), aggregate::RecordReader::default()),
+            |(agg, reader), block| {
                 for (no, line, _) in block.lines() {
                     if line.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    agg.add_line(line, scan).with_context(|| format!("{name}:{no}"))?;
+                    agg.add_line(line, reader).with_context(|| format!("{name}:{no}"))?;
                 }
                 Ok(())
             },

@@ -37,7 +37,7 @@ use std::borrow::Cow;
 use super::clf::{hex, strip_port};
 use super::event::RawEvent;
 use super::{LineParser, ParseResult, Parsed};
-use crate::time::{Timestamp, W3cDay};
+use crate::time::{IsoDay, Timestamp};
 
 /// Which W3C dialect a parser reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,7 +131,7 @@ pub struct W3c {
     /// Start and end of each value of the current line (reused).
     spans: Vec<(usize, usize)>,
     /// The last date read and its midnight.
-    day: W3cDay,
+    day: IsoDay,
 }
 
 impl W3c {
@@ -147,7 +147,7 @@ impl W3c {
             default: Columns::from_names(default.split(' ').map(str::as_bytes)),
             header_date: None,
             spans: Vec::with_capacity(40),
-            day: W3cDay::default(),
+            day: IsoDay::default(),
         }
     }
 
@@ -229,7 +229,7 @@ fn build<'a>(
     cols: &Columns,
     get: impl Fn(Option<usize>) -> Option<&'a [u8]>,
     header_date: Option<&[u8; 10]>,
-    day: &mut W3cDay,
+    day: &mut IsoDay,
 ) -> ParseResult<'a> {
     let mut ev = RawEvent::default();
     if let Some(time) = get(cols.time) {

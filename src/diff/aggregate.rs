@@ -376,9 +376,16 @@ impl Aggregate {
             Some((a, b)) => (a.min(first), b.max(last)),
         });
         let host = r.host.as_deref().unwrap_or("");
-        let hd = match self.hosts.get_mut(&HostName(host)) {
-            Some(h) => h,
-            None => self.hosts.entry(host.into()).or_default(),
+        // Most logs are of one host (or name none): that one is found without hashing the name.
+        let only = self.hosts.len() == 1
+            && self.hosts.keys().next().is_some_and(|h| bytes::eq(h.as_bytes(), host.as_bytes()));
+        let hd = if only {
+            self.hosts.values_mut().next().expect("one host")
+        } else {
+            match self.hosts.get_mut(&HostName(host)) {
+                Some(h) => h,
+                None => self.hosts.entry(host.into()).or_default(),
+            }
         };
         hd.requests += n;
         let hour = first.secs().div_euclid(3600) * 3600;

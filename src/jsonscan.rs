@@ -385,10 +385,19 @@ pub fn str_value<'a>(line: &'a [u8], f: &Field) -> Option<Cow<'a, str>> {
 /// An unsigned integer value; `None` when the value is not one.
 pub fn u64_value(line: &[u8], f: &Field) -> Option<u64> {
     let v = raw(line, f.val);
-    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
+    if v.is_empty() || v.len() > 19 {
         return None;
     }
-    Some(v.iter().fold(0u64, |a, &b| a * 10 + u64::from(b - b'0')))
+    // Digits checked and summed in the one loop (a status has three).
+    let mut n = 0u64;
+    for &b in v {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + u64::from(d);
+    }
+    Some(n)
 }
 
 /// The string elements of an array value (non-strings are skipped); `None` when not an array.

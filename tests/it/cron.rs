@@ -706,6 +706,8 @@ fn cron_killed_at_random_points() {
     for round in 0..2 {
         let mut rig = Rig::new(&[]);
         let mut where_ = BTreeSet::new();
+        // Each run's kill, to reproduce a failure: (run, milliseconds after the start, committed by then).
+        let mut kills = Vec::new();
         for (i, now) in nows.iter().enumerate() {
             // Somewhere in the run (or just after it), every stage and the commit included.
             let span = r.durations[i].as_millis() as u64 * 12 / 10 + 1;
@@ -715,13 +717,18 @@ fn cron_killed_at_random_points() {
             std::thread::sleep(at);
             kill_group(&mut child);
             let committed = rig.committed() != before;
+            kills.push((i, at.as_millis(), committed));
             where_.insert(if committed { "after the commit" } else { "before it" });
             // The next run, at the same instant: the window again, or the next one when it was done.
             let next = rig.next_window(*now);
             check_step(&rig.run(*now, &[]), next);
         }
         eprintln!("round {round}: killed {where_:?}");
-        assert_same(&rig.outcome(), &r.outcome, &format!("SIGKILL at random points, round {round}"));
+        assert_same(
+            &rig.outcome(),
+            &r.outcome,
+            &format!("SIGKILL at random points, round {round}, kills (run, ms, committed) {kills:?}"),
+        );
     }
 
     // Killed while tq-push waits for the reply to a write ThreatQ has done.

@@ -396,6 +396,11 @@ impl Aggregate {
         }
 
         let k = hd.keys.entry(&r.template, r.key_memo, || KeyStats::new(first));
+        // The user agent is compared with the key's sample last: its stored text is loaded meanwhile.
+        let ua_hash = r.user_agent.as_deref().map(hash32);
+        if let Some(h) = ua_hash {
+            k.uas.prefetch(h);
+        }
         // The earliest request's source; among requests at the same instant the smallest source, so the
         // answer does not depend on line order. (Logs run forward: after a key's first second this is
         // one comparison of times, and a source is written out once per key.)
@@ -461,18 +466,17 @@ impl Aggregate {
         if let Some(d) = r.distinct_clients {
             k.distinct_clients.add_at_least(d);
         }
-        let mut ua = |u: &str, count: u64| {
-            let h = hash32(u);
+        let mut ua = |u: &str, h: u32, count: u64| {
             k.uas.add_hashed(u, h, count, SAMPLE_UAS);
             let e = hd.uas_first.entry(h).or_insert(t0);
             *e = (*e).min(t0);
         };
-        if let Some(u) = r.user_agent.as_deref() {
-            ua(u, n);
+        if let (Some(u), Some(h)) = (r.user_agent.as_deref(), ua_hash) {
+            ua(u, h, n);
         }
         let each = (n / r.user_agents.len().max(1) as u64).max(1);
         for u in &r.user_agents {
-            ua(u, each);
+            ua(u, hash32(u), each);
         }
     }
 }

@@ -396,8 +396,20 @@ impl Aggregate {
         }
 
         let k = hd.keys.entry(&r.template, r.key_memo, || KeyStats::new(first));
-        // The user agent is compared with the key's sample last: its stored text is loaded meanwhile.
+        // What the request updates is in allocations of their own, cold on a big log: all are asked for
+        // now, so that their loads overlap instead of each waiting for the one before. The user agent
+        // is compared with the key's sample last, and its stored text is loaded meanwhile.
+        let client_hash = r.client.as_deref().map(hash32);
         let ua_hash = r.user_agent.as_deref().map(hash32);
+        bytes::prefetch(k.methods.as_ptr());
+        bytes::prefetch(k.statuses.as_ptr());
+        if let Some(h) = k.hours.as_ref().and_then(|h| h.last()) {
+            bytes::prefetch(h);
+        }
+        k.clients.prefetch_items();
+        if let Some(h) = client_hash {
+            k.distinct_clients.prefetch(h);
+        }
         if let Some(h) = ua_hash {
             k.uas.prefetch(h);
         }
@@ -448,20 +460,19 @@ impl Aggregate {
             }
         }
         let t0 = first.0;
-        let mut client = |c: &str, count: u64| {
-            let h = hash32(c);
+        let mut client = |c: &str, h: u32, count: u64| {
             k.clients.add_hashed(c, h, count, SAMPLE_CLIENTS);
             k.distinct_clients.add_hashed(h);
             let e = hd.clients_first.entry(h).or_insert(t0);
             *e = (*e).min(t0);
         };
-        if let Some(c) = r.client.as_deref() {
-            client(c, n);
+        if let (Some(c), Some(h)) = (r.client.as_deref(), client_hash) {
+            client(c, h, n);
         }
         // An aggregated row's samples: spread its count over them, at least one each.
         let each = (n / r.clients.len().max(1) as u64).max(1);
         for c in &r.clients {
-            client(c, each);
+            client(c, hash32(c), each);
         }
         if let Some(d) = r.distinct_clients {
             k.distinct_clients.add_at_least(d);

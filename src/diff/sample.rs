@@ -111,12 +111,15 @@ impl TopK {
     /// cache miss for most requests. A hint only: it changes no result.
     #[inline]
     pub fn prefetch(&self, h: u32) {
-        #[cfg(target_arch = "x86_64")]
         if let Some(e) = self.items.iter().find(|e| e.0 == h) {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            // SAFETY: a prefetch is a hint that never faults, whatever the address.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(e.1.as_ptr().cast()) }
+            crate::bytes::prefetch(e.1.as_ptr());
         }
+    }
+
+    /// Starts loading the sketch's entries (see [`crate::bytes::prefetch`]).
+    #[inline]
+    pub fn prefetch_items(&self) {
+        crate::bytes::prefetch(self.items.as_ptr());
     }
 
     /// Adds another sketch (of other lines); the result is the sketch of all the lines.
@@ -186,6 +189,14 @@ impl Distinct {
         self.counted();
         if !self.saturated && self.len * 2 > self.slots.len() {
             self.grow();
+        }
+    }
+
+    /// Starts loading the slot where `h` would be (see [`crate::bytes::prefetch`]).
+    #[inline]
+    pub fn prefetch(&self, h: u32) {
+        if !self.slots.is_empty() {
+            crate::bytes::prefetch(&self.slots[h as usize & (self.slots.len() - 1)]);
         }
     }
 

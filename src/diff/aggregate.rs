@@ -723,6 +723,46 @@ mod tests {
     }
 
     #[test]
+    fn record_fields_null_repeated_and_mistyped() {
+        let mut a = Aggregate::default();
+        let mut rd = RecordReader::default();
+        // A null is as absent (it neither sets nor clears); of a repeated key the last value counts;
+        // keys this stage does not read are passed over whatever their type.
+        a.add_line(br#"{"template":"/a","path":"/a","time":"2026-10-01T00:00:05Z","method":"GET","method":"POST","client":"1.1.1.1","client":null,"status":null,"extra":[1,{"x":null}],"count":2}"#, &mut rd).unwrap();
+        let k = &a.hosts[""].keys["/a"];
+        assert_eq!(k.count, 2);
+        assert!((k.method_share("POST") - 1.0).abs() < 1e-9);
+        assert_eq!(k.clients.sorted(), [("1.1.1.1", 2)]);
+        assert!(k.statuses.is_empty());
+        // A value of the wrong type is an error naming the key as the record spells it, wherever the
+        // key is and whatever else the record lacks.
+        let base = r#""template":"/a","path":"/a","time":"2026-10-01T00:00:05Z""#;
+        for (field, why) in [
+            (r#""host":1"#, "host is not a string"),
+            (r#""status":"200""#, "status is not a count"),
+            (r#""status":70000"#, "status is not an HTTP status"),
+            (r#""count":-1"#, "count is not a count"),
+            (r#""clients":"x""#, "clients is not a list"),
+            (r#""first_seen":"yesterday""#, "invalid time \"yesterday\""),
+            (r#""method":"GET","method":7"#, "method is not a string"),
+        ] {
+            for line in [format!("{{{field},{base}}}"), format!("{{{base},{field}}}")] {
+                let e = a.add_line(line.as_bytes(), &mut rd).unwrap_err().to_string();
+                assert!(e.contains(why), "{line}: {e}");
+            }
+        }
+        for (line, why) in [
+            (r#"{"path":"/a","time":"2026-10-01T00:00:05Z"}"#, "no template"),
+            (r#"{"template":"/a","time":"2026-10-01T00:00:05Z"}"#, "no path"),
+            (r#"{"template":"/a","path":"/a","time":null}"#, "no time"),
+        ] {
+            let e = a.add_line(line.as_bytes(), &mut rd).unwrap_err().to_string();
+            assert!(e.contains(why), "{line}: {e}");
+        }
+        assert_eq!(a.requests, 2, "no failed record was counted");
+    }
+
+    #[test]
     fn raw_and_aggregated_rows_add_up() {
         let mut a = Aggregate::default();
         let mut sc = RecordReader::default();

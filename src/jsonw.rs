@@ -236,11 +236,6 @@ fn chunk_plain<const NO_QUOTES: bool>(c: &[u8; 16]) -> bool {
     c.iter().fold(true, |ok, &b| ok & byte_plain::<NO_QUOTES>(b))
 }
 
-/// True when every byte is printable ASCII (0x20–0x7e): text that [`decoded`] gives back as it is.
-pub fn printable(bytes: &[u8]) -> bool {
-    all_plain::<false>(bytes)
-}
-
 /// The string a reader gets back from [`write_str`]'s JSON: the same escaping decisions, without the
 /// JSON. `baseline-diff --from-logs` builds its records with it, so that reading logs directly gives what
 /// the pipeline gives.

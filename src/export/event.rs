@@ -36,9 +36,6 @@ pub struct RawEvent<'a> {
     pub referer: Option<Cow<'a, [u8]>>,
     /// A server hint this line itself carries (overrides the format's default).
     pub server: Option<&'static str>,
-    /// The parser checked that every byte of the line its fields were read from is printable ASCII, so
-    /// none needs escaping (false: not known, each field is checked when decoded).
-    pub printable: bool,
 }
 
 /// Per-run settings that apply to every event written.
@@ -89,9 +86,6 @@ pub struct Parts<'a> {
     pub referer: Option<&'a [u8]>,
     /// The server hint (`--server`, else the line's, else the format's).
     pub server: Option<&'a str>,
-    /// [`RawEvent::printable`]: every field read from the line is printable ASCII (`host` may come from
-    /// `--host` instead, and is always checked).
-    pub printable: bool,
 }
 
 /// [`Parts`] decoded to the strings of the event record.
@@ -124,20 +118,6 @@ fn raw_anomalies(e: Escaped) -> &'static [&'static str] {
 impl<'a> Parts<'a> {
     /// The strings of the event record (see [`crate::jsonw::decoded`]).
     pub fn decoded(&self) -> Decoded<'a> {
-        if self.printable {
-            // SAFETY (each): the parser checked that every byte of these fields is printable ASCII.
-            let text =
-                |v: Option<&'a [u8]>| v.map(|v| Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(v) }));
-            return Decoded {
-                host: self.host.map(|v| crate::jsonw::decoded(v, TEXT_ESC).0),
-                client: text(self.client),
-                method: text(self.method),
-                path: Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(self.path) }),
-                query: text(self.query),
-                user_agent: text(self.user_agent),
-                anomalies: &[],
-            };
-        }
         let text = |v: Option<&'a [u8]>| v.map(|v| crate::jsonw::decoded(v, TEXT_ESC).0);
         let (path, mut e) = crate::jsonw::decoded(self.path, PATH_ESC);
         let query = self.query.map(|q| {
@@ -180,7 +160,6 @@ impl RawEvent<'_> {
             user_agent: present(&self.user_agent),
             referer: present(&self.referer),
             server: opts.server.as_deref().or(self.server).or(server),
-            printable: self.printable,
         }
     }
 
@@ -268,33 +247,6 @@ mod tests {
         assert_eq!(e.host.as_deref(), Some("site"));
         assert_eq!(e.server.as_deref(), Some("apache"));
         assert_eq!(e.source.as_deref(), Some("f.log:3"));
-    }
-
-    proptest::proptest! {
-        /// A parser's word that the fields are printable only spares the checks: the strings decoded
-        /// are the same.
-        #[test]
-        fn printable_events_decode_the_same(fields in proptest::collection::vec(proptest::option::of("[ -~]{0,30}"), 6), host in proptest::option::of(".{0,8}")) {
-            let b = |i: usize| fields[i].as_deref().map(|v| Cow::Borrowed(v.as_bytes()));
-            let ev = RawEvent {
-                client: b(0),
-                method: b(1),
-                target: b(2).unwrap_or_default(),
-                query: b(3),
-                user_agent: b(4),
-                referer: b(5),
-                ..Default::default()
-            };
-            // --host is not from the line, and may be anything.
-            let opts = EmitOptions { default_host: host, server: None };
-            let checked = ev.parts(None, &opts).decoded();
-            let trusting = RawEvent { printable: true, ..ev.clone() };
-            let trusted = trusting.parts(None, &opts).decoded();
-            proptest::prop_assert_eq!(
-                (&trusted.host, &trusted.client, &trusted.method, &trusted.path, &trusted.query, &trusted.user_agent, trusted.anomalies),
-                (&checked.host, &checked.client, &checked.method, &checked.path, &checked.query, &checked.user_agent, checked.anomalies)
-            );
-        }
     }
 
     #[test]

@@ -28,7 +28,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
@@ -200,22 +200,47 @@ impl State {
 
     /// Loads `path`; a missing file is a fresh state, anything unreadable an error naming file and line.
     pub fn load(path: &Path) -> Result<State> {
-        let text = match std::fs::read(path) {
-            Ok(t) => t,
+        let file = match File::open(path) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::new()),
             Err(e) => return Err(e).with_context(|| format!("{}: cannot read state", path.display())),
         };
-        Self::parse(&text).with_context(|| path.display().to_string())
+        // Read a line at a time: a million keys are 160 MB of text, which need not all be in memory
+        // beside the keys built from them (the whole file read at once made the peak 255 MB, and its
+        // pages were faulted in and zeroed only to be read once).
+        Self::read(BufReader::with_capacity(1 << 20, file)).with_context(|| path.display().to_string())
     }
 
     /// Parses state text; errors carry `N:` (the caller adds the file name).
     pub fn parse(text: &[u8]) -> Result<State> {
-        let mut lines =
-            text.split(|&b| b == b'\n').enumerate().filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace));
-        let Some((_, first)) = lines.next() else {
-            bail!("1: empty state file (no header); remove it to start a new baseline");
+        Self::read(text)
+    }
+
+    /// Reads state text; errors carry `N:`.
+    fn read(mut text: impl BufRead) -> Result<State> {
+        let mut buf = Vec::new();
+        let mut n = 0;
+        // The next line that is not blank, without its `\n`, and its number.
+        let mut next_line = |buf: &mut Vec<u8>| -> Result<Option<usize>> {
+            loop {
+                buf.clear();
+                if text.read_until(b'\n', buf).with_context(|| format!("{}: cannot read state", n + 1))? == 0
+                {
+                    return Ok(None);
+                }
+                n += 1;
+                if buf.last() == Some(&b'\n') {
+                    buf.pop();
+                }
+                if !buf.iter().all(u8::is_ascii_whitespace) {
+                    return Ok(Some(n));
+                }
+            }
         };
-        let header: Header = serde_json::from_slice(first)
+        if next_line(&mut buf)?.is_none() {
+            bail!("1: empty state file (no header); remove it to start a new baseline");
+        }
+        let header: Header = serde_json::from_slice(&buf)
             .map_err(|e| anyhow::anyhow!("1: not a baseline-diff state file (bad header: {e})"))?;
         if header.webshell_hunt_state > VERSION {
             bail!(
@@ -231,9 +256,8 @@ impl State {
         // BTreeMap from sorted input is linear.
         let mut keys: BTreeMap<String, Vec<(String, StateKey)>> = BTreeMap::new();
         let mut scan = crate::jsonscan::Scan::default();
-        for (i, raw) in lines {
-            let n = i + 1;
-            let l = parse_line(raw, &mut scan).with_context(|| format!("{n}: invalid state line"))?;
+        while let Some(n) = next_line(&mut buf)? {
+            let l = parse_line(&buf, &mut scan).with_context(|| format!("{n}: invalid state line"))?;
             match l {
                 Parsed::Key(host, t, key) => keys.entry(host).or_default().push((t, key)),
                 Parsed::Host(host, hb) => {

@@ -4,6 +4,7 @@ mod cron;
 mod diff;
 mod export;
 mod export_formats;
+mod floors;
 mod hunt;
 mod man;
 mod normalize;

@@ -28,7 +28,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Write};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
@@ -37,6 +37,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
+use crate::input::Lines;
 use crate::jsonw;
 use crate::time::Timestamp;
 
@@ -125,6 +126,22 @@ enum Parsed {
     Host(String, HostBaseline),
 }
 
+/// The header line, checked: a state file of a format this version reads.
+fn header(line: &[u8]) -> Result<Header> {
+    let header: Header = serde_json::from_slice(line)
+        .map_err(|e| anyhow::anyhow!("1: not a baseline-diff state file (bad header: {e})"))?;
+    if header.webshell_hunt_state > VERSION {
+        bail!(
+            "1: state format {} was written by a newer baseline-diff; this one reads format {VERSION}",
+            header.webshell_hunt_state
+        );
+    }
+    if header.webshell_hunt_state == 0 {
+        bail!("1: not a baseline-diff state file (format version 0)");
+    }
+    Ok(header)
+}
+
 /// One line after the header.
 fn parse_line(raw: &[u8], scan: &mut crate::jsonscan::Scan) -> Result<Parsed> {
     use crate::jsonscan::{raw as span, str_value};
@@ -208,56 +225,34 @@ impl State {
         // Read a line at a time: a million keys are 160 MB of text, which need not all be in memory
         // beside the keys built from them (the whole file read at once made the peak 255 MB, and its
         // pages were faulted in and zeroed only to be read once).
-        Self::read(BufReader::with_capacity(1 << 20, file)).with_context(|| path.display().to_string())
+        let name = path.display().to_string();
+        Self::read(Lines::from_reader(name.clone(), Box::new(BufReader::with_capacity(1 << 20, file))))
+            .with_context(|| name)
     }
 
     /// Parses state text; errors carry `N:` (the caller adds the file name).
     pub fn parse(text: &[u8]) -> Result<State> {
-        Self::read(text)
+        Self::read(Lines::from_reader("state".into(), Box::new(std::io::Cursor::new(text.to_vec()))))
     }
 
-    /// Reads state text; errors carry `N:`.
-    fn read(mut text: impl BufRead) -> Result<State> {
-        let mut buf = Vec::new();
-        let mut n = 0;
-        // The next line that is not blank, without its `\n`, and its number.
-        let mut next_line = |buf: &mut Vec<u8>| -> Result<Option<usize>> {
-            loop {
-                buf.clear();
-                if text.read_until(b'\n', buf).with_context(|| format!("{}: cannot read state", n + 1))? == 0
-                {
-                    return Ok(None);
-                }
-                n += 1;
-                if buf.last() == Some(&b'\n') {
-                    buf.pop();
-                }
-                if !buf.iter().all(u8::is_ascii_whitespace) {
-                    return Ok(Some(n));
-                }
-            }
-        };
-        if next_line(&mut buf)?.is_none() {
-            bail!("1: empty state file (no header); remove it to start a new baseline");
-        }
-        let header: Header = serde_json::from_slice(&buf)
-            .map_err(|e| anyhow::anyhow!("1: not a baseline-diff state file (bad header: {e})"))?;
-        if header.webshell_hunt_state > VERSION {
-            bail!(
-                "1: state format {} was written by a newer baseline-diff; this one reads format {VERSION}",
-                header.webshell_hunt_state
-            );
-        }
-        if header.webshell_hunt_state == 0 {
-            bail!("1: not a baseline-diff state file (format version 0)");
-        }
-        let mut st = State { header, ..State::default() };
+    /// Reads state lines (blank ones skipped); errors carry `N:`.
+    fn read(mut lines: Lines) -> Result<State> {
+        // The header (the first line that is not blank), then hosts and keys.
+        let mut st: Option<State> = None;
         // Keys are collected per host and bulk-loaded: a file written by `save` is sorted, and building a
         // BTreeMap from sorted input is linear.
         let mut keys: BTreeMap<String, Vec<(String, StateKey)>> = BTreeMap::new();
         let mut scan = crate::jsonscan::Scan::default();
-        while let Some(n) = next_line(&mut buf)? {
-            let l = parse_line(&buf, &mut scan).with_context(|| format!("{n}: invalid state line"))?;
+        while let Some(line) = lines.next_line()? {
+            if line.bytes.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let Some(st) = &mut st else {
+                st = Some(State { header: header(line.bytes)?, ..State::default() });
+                continue;
+            };
+            let n = line.no;
+            let l = parse_line(line.bytes, &mut scan).with_context(|| format!("{n}: invalid state line"))?;
             match l {
                 Parsed::Key(host, t, key) => keys.entry(host).or_default().push((t, key)),
                 Parsed::Host(host, hb) => {
@@ -265,6 +260,9 @@ impl State {
                 }
             }
         }
+        let Some(mut st) = st else {
+            bail!("1: empty state file (no header); remove it to start a new baseline");
+        };
         for (host, mut v) in keys {
             let before = v.len();
             v.sort_by(|a, b| a.0.cmp(&b.0));

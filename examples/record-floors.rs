@@ -24,7 +24,7 @@ use webshell_hunt::diff::aggregate::{Aggregate, RecordReader};
 use webshell_hunt::jsonscan::Scan;
 use webshell_hunt::par::{Block, default_threads, for_each_block};
 
-/// Calls `f` with every line of `block` that is not blank, as `baseline-diff` reads them.
+/// Calls `f` with every line of `block` that is not blank, as [`Aggregate::add_block`] reads them.
 fn records(block: &Block, mut f: impl FnMut(&[u8]) -> Result<()>) -> Result<u64> {
     let mut n = 0;
     for (no, line, _) in block.lines() {
@@ -35,6 +35,11 @@ fn records(block: &Block, mut f: impl FnMut(&[u8]) -> Result<()>) -> Result<u64>
         n += 1;
     }
     Ok(n)
+}
+
+/// The records (lines that are not blank) of `block`.
+fn records_in(block: &Block) -> u64 {
+    block.lines().filter(|(_, line, _)| !line.iter().all(u8::is_ascii_whitespace)).count() as u64
 }
 
 fn main() -> Result<()> {
@@ -92,7 +97,11 @@ fn main() -> Result<()> {
                 input.into_reader(),
                 threads,
                 || (Aggregate::default(), RecordReader::default()),
-                |(agg, reader), block| records(block, |line| agg.add_line(line, reader)),
+                // baseline-diff's own loop over a block.
+                |(agg, reader), block| {
+                    agg.add_block(file, block, reader)?;
+                    Ok(records_in(block))
+                },
                 &mut count,
             )?;
             let mut all = Aggregate::default();

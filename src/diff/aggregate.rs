@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use compact_str::CompactString;
 use hashbrown::{Equivalent, HashMap};
 use rustc_hash::{FxBuildHasher, FxHashMap};
@@ -360,6 +360,25 @@ impl Aggregate {
         r.is_template = template == path;
         (r.template, r.path) = (template, path);
         self.add(&r);
+        Ok(())
+    }
+
+    /// Adds the records of a block of `name` (blank lines skipped); an error names `name:line`.
+    /// `#[inline]`: compiled into its caller, as the loop was before it moved here; out of line the same
+    /// loop took 3.6 % more instructions (callgrind, 100 k records, one thread), from code placement.
+    #[inline]
+    pub fn add_block(
+        &mut self,
+        name: &str,
+        block: &crate::par::Block,
+        reader: &mut RecordReader,
+    ) -> Result<()> {
+        for (no, line, _) in block.lines() {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            self.add_line(line, reader).with_context(|| format!("{name}:{no}"))?;
+        }
         Ok(())
     }
 

@@ -302,15 +302,7 @@ fn aggregate_records(args: &Args) -> Result<Aggregate> {
             input.into_reader(),
             args.threads.unwrap_or_else(crate::par::default_threads),
             || (Aggregate::default(), aggregate::RecordReader::default()),
-            |(agg, reader), block| {
-                for (no, line, _) in block.lines() {
-                    if line.iter().all(u8::is_ascii_whitespace) {
-                        continue;
-                    }
-                    agg.add_line(line, reader).with_context(|| format!("{name}:{no}"))?;
-                }
-                Ok(())
-            },
+            |(agg, reader), block| agg.add_block(&name, block, reader),
             |()| Ok(()),
         )?;
         for (a, _) in states {

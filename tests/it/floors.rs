@@ -50,7 +50,7 @@ fn every_layer_reads_every_record() {
     let out = floors().args(["aggregate", bad.to_str().unwrap()]).output().unwrap();
     assert!(!out.status.success());
     let e = stderr(&out);
-    assert!(e.contains("line 5\n") && e.contains("record has no template"), "{e}");
+    assert!(e.contains("bad.jsonl:5\n") && e.contains("record has no template"), "{e}");
     let out = floors().args(["fold", f.to_str().unwrap()]).output().unwrap();
     assert!(!out.status.success() && stderr(&out).contains("unknown layer"), "{}", stderr(&out));
 }

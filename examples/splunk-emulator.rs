@@ -13,6 +13,9 @@
 #[path = "../tests/emulators/splunk.rs"]
 mod splunk_emu;
 
+#[path = "../tests/emulators/tls.rs"]
+mod tls_emu;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;

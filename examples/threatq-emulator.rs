@@ -17,6 +17,9 @@ use clap::{Parser, ValueEnum};
 #[path = "../tests/emulators/threatq.rs"]
 mod threatq_emu;
 
+#[path = "../tests/emulators/tls.rs"]
+mod tls_emu;
+
 use threatq_emu::{Config, Emulator, Existing};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -1,8 +1,13 @@
 //! What `splunk-export` and `tq-push` share about HTTP: TLS settings, the client, and retry timing.
 //!
 //! TLS is verified by default against the system's roots; `--ca-cert FILE` adds a private CA (Splunk's
-//! management port and on-premises ThreatQ appliances usually have one); `--insecure` turns verification
-//! off only when asked, and says so on stderr every run.
+//! management port and on-premises ThreatQ appliances usually have one) or the appliance's own
+//! self-signed certificate, `--pin-sha256` trusts a public key, and `--insecure` turns verification off
+//! only when asked, and says so on stderr every run (see [`crate::tls`]).
+//!
+//! Which failures are worth another attempt is decided here for both tools ([`classify`]): a timeout, a
+//! refused or reset connection, 429 and 5xx may heal by waiting; a certificate, a name that does not
+//! resolve, 400/401/403/404 and a malformed answer will not, and fail at once.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -12,9 +17,16 @@ use anyhow::{Context, Result};
 /// Connection flags shared by the HTTP tools (flattened into their `Args`).
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct HttpArgs {
-    /// PEM file with the CA certificate(s) that signed the server's certificate.
+    /// PEM file with the CA certificate(s) that signed the server's certificate, or the server's own
+    /// self-signed certificate (trusted when it is exactly the one presented, current, and names the host).
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
+
+    /// Trust the server whose public key has this SHA-256 (base64 of its SubjectPublicKeyInfo's digest, as
+    /// curl's --pinnedpubkey; `sha256//` prefix optional; several joined by `;`). The pin alone decides:
+    /// the certificate's issuer, name and dates are not checked. The README shows how to get it.
+    #[arg(long, value_name = "BASE64")]
+    pub pin_sha256: Option<String>,
 
     /// Do not verify the server's TLS certificate (prints a warning every run).
     #[arg(long)]
@@ -37,23 +49,98 @@ pub fn client(tool: &str, args: &HttpArgs, follow_redirects: bool) -> Result<req
     if !follow_redirects {
         b = b.redirect(reqwest::redirect::Policy::none());
     }
+    let mut trust = crate::tls::Trust { insecure: args.insecure, ..Default::default() };
     if let Some(path) = &args.ca_cert {
-        let pem =
-            std::fs::read(path).with_context(|| format!("{}: cannot read CA certificate", path.display()))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .with_context(|| format!("{}: not a PEM certificate", path.display()))?;
-        if certs.is_empty() {
-            anyhow::bail!("{}: no certificate in the file", path.display());
-        }
-        for c in certs {
-            b = b.add_root_certificate(c);
-        }
+        trust.certs = crate::tls::read_pem_certs(path)?;
+    }
+    if let Some(p) = &args.pin_sha256 {
+        trust.pins = crate::tls::parse_pins(p)?;
     }
     if args.insecure {
         crate::cli::warn(tool, "warning: --insecure: the server's TLS certificate is NOT verified");
-        b = b.danger_accept_invalid_certs(true);
     }
+    b = b.tls_backend_preconfigured(crate::tls::client_config(trust)?);
     b.build().context("cannot set up the HTTP client")
+}
+
+/// What a failed request means for the next attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Worth another attempt: a timeout, a refused or reset connection (a server restarting).
+    Retry(String),
+    /// The server's certificate was refused: waiting will not change it.
+    Tls(String),
+    /// The host name does not resolve: a typo or a missing DNS entry, not a passing fault.
+    Dns(String),
+    /// Anything else (a bad URL, a redirect loop): fails at once.
+    Fatal(String),
+}
+
+impl Failure {
+    /// The message, whatever the class.
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Retry(m) | Failure::Tls(m) | Failure::Dns(m) | Failure::Fatal(m) => m,
+        }
+    }
+}
+
+/// Classifies a failed send. The message is the error's causes, without the URL (whose query may carry
+/// anything), the certificate's identity included for TLS failures.
+pub fn classify(e: &reqwest::Error) -> Failure {
+    let causes = causes(e);
+    let lower = causes.to_ascii_lowercase();
+    let any = |keys: &[&str]| keys.iter().any(|k| lower.contains(k));
+    if let Some(why) = crate::tls::take_refusal() {
+        Failure::Tls(why)
+    } else if any(&[
+        "certificate",
+        "handshake",
+        "unknownissuer",
+        "tls alert",
+        "received fatal alert",
+        "peer sent no",
+    ]) {
+        Failure::Tls(causes)
+    } else if any(&[
+        "dns error",
+        "failed to lookup address",
+        "name or service not known",
+        "no address associated",
+    ]) {
+        Failure::Dns(format!("{causes} (the host name does not resolve: check --url)"))
+    } else if e.is_timeout() || e.is_connect() || (e.is_request() && !e.is_builder()) || e.is_body() {
+        Failure::Retry(if e.is_timeout() { format!("timed out ({causes})") } else { causes })
+    } else {
+        Failure::Fatal(causes)
+    }
+}
+
+/// The error's causes on one line, without its own message (which holds the URL).
+fn causes(e: &reqwest::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = std::error::Error::source(e);
+    while let Some(c) = cur {
+        let t = c.to_string();
+        // Wrappers repeat their cause's text; keep the most specific spelling once.
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.retain(|p| !t.contains(p.as_str()));
+            parts.push(t);
+        }
+        cur = c.source();
+    }
+    if parts.is_empty() { e.to_string() } else { parts.join(": ") }
+}
+
+/// True for the statuses worth another attempt: 429 and every 5xx.
+pub fn retryable_status(status: u16) -> bool {
+    status == 429 || (500..=599).contains(&status)
+}
+
+/// A `Retry-After` in delta-seconds, capped at `cap` (an HTTP-date is ignored: the backoff applies).
+pub fn retry_after(headers: &reqwest::header::HeaderMap, cap: Duration) -> Option<Duration> {
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse::<u64>().ok()?;
+    Some(Duration::from_secs(v).min(cap))
 }
 
 /// Capped exponential backoff with a total deadline.

@@ -25,4 +25,5 @@ pub mod report;
 pub mod secrets;
 pub mod splunk;
 pub mod time;
+pub mod tls;
 pub mod tq;

@@ -319,7 +319,7 @@ fn shown_path(f: &Finding) -> &str {
 
 /// The SHA-256 CSP source of the script.
 fn script_hash() -> String {
-    let d = super::sha256::sha256(SCRIPT.as_bytes());
+    let d = <sha2::Sha256 as sha2::Digest>::digest(SCRIPT.as_bytes());
     format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(d))
 }
 

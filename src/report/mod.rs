@@ -5,7 +5,6 @@
 //! (`--html FILE`), with `svg.rs` drawing its timelines.
 
 pub mod html;
-pub mod sha256;
 pub mod svg;
 pub mod table;
 

@@ -291,6 +291,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     );
     let mut ep = 0;
     let mut relogged = false;
+    // A 429's or 503's Retry-After, for the next wait.
+    let mut retry_after: Option<Duration> = None;
     let mut emitted = 0u64;
     let mut line: Vec<u8> = Vec::with_capacity(4096);
     let mut skipped = 0u64;
@@ -311,12 +313,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let req = auth.apply(client.post(url).form(&params))?;
             let resp = match req.send() {
                 Ok(r) => r,
-                Err(e) if retryable_send(&e) => break 'attempt format!("cannot reach Splunk: {}", chain(&e)),
-                Err(e) if is_tls_error(&e) => bail!(
-                    "POST {url}: {}; if Splunk uses a private CA, give its certificate with --ca-cert FILE",
-                    chain(&e)
-                ),
-                Err(e) => bail!("POST {url}: {}", chain(&e)),
+                Err(e) => break 'attempt send_failure(&e, &format!("POST {url}"))?,
             };
             let status = resp.status();
             if status == StatusCode::OK {
@@ -357,6 +354,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     }
                 }
             }
+            let wait = crate::http::retry_after(resp.headers(), Duration::from_secs(300));
             let msg = error_text(resp);
             match status.as_u16() {
                 404 if ep == 0 => {
@@ -386,11 +384,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     endpoints[0],
                     endpoints[1]
                 ),
-                502..=504 => break 'attempt format!("HTTP {status}{msg}"),
+                s if crate::http::retryable_status(s) => {
+                    retry_after = wait;
+                    break 'attempt format!("HTTP {status}{msg}");
+                }
                 _ => bail!("POST {url}: HTTP {status}{msg}"),
             }
         };
-        match backoff.next_delay() {
+        match backoff.next_delay().map(|d| retry_after.take().map_or(d, |ra| ra.max(d))) {
             Some(d) => {
                 cli::warn(
                     NAME,
@@ -445,10 +446,7 @@ fn login(
     }
     let resp = match client.post(url).form(&form).send() {
         Ok(r) => r,
-        Err(e) if retryable_send(&e) => {
-            return Ok(Some(format!("cannot reach Splunk to log in: {}", chain(&e))));
-        }
-        Err(e) => bail!("login at {url}: {}", chain(&e)),
+        Err(e) => return send_failure(&e, &format!("login at {url}")).map(Some),
     };
     let status = resp.status();
     if status.is_success() {
@@ -459,32 +457,20 @@ fn login(
     let msg = error_text(resp);
     match status.as_u16() {
         401 => bail!("login refused (HTTP 401{msg}): check SPLUNK_USERNAME and SPLUNK_PASSWORD"),
-        502..=504 => Ok(Some(format!("login: HTTP {status}{msg}"))),
+        s if crate::http::retryable_status(s) => Ok(Some(format!("login: HTTP {status}{msg}"))),
         _ => bail!("login at {url}: HTTP {status}{msg}"),
     }
 }
 
-/// Errors worth another attempt: no connection, or no response in time. A TLS failure (an unknown CA,
-/// a wrong name) is not: it will not heal by waiting.
-fn retryable_send(e: &reqwest::Error) -> bool {
-    (e.is_connect() || e.is_timeout() || e.is_request()) && !e.is_builder() && !is_tls_error(e)
-}
-
-/// True when the error's causes report a TLS handshake or certificate problem (the causes only: the
-/// top-level message holds the URL, whose host name could contain anything).
-fn is_tls_error(e: &reqwest::Error) -> bool {
-    let mut cur = std::error::Error::source(e);
-    while let Some(c) = cur {
-        let t = c.to_string().to_ascii_lowercase();
-        if ["certificate", "handshake", "unknownissuer", "tls alert", "received fatal alert"]
-            .iter()
-            .any(|k| t.contains(k))
-        {
-            return true;
-        }
-        cur = c.source();
+/// A failed send: `Ok(why)` when another attempt may succeed (no connection, no answer in time), an
+/// error that ends the run otherwise (a refused certificate, a name that does not resolve, a bad URL).
+fn send_failure(e: &reqwest::Error, what: &str) -> Result<String> {
+    use crate::http::Failure;
+    match crate::http::classify(e) {
+        Failure::Retry(m) => Ok(format!("cannot reach Splunk: {m}")),
+        Failure::Tls(m) => bail!("{what}: the server's TLS certificate is refused: {m}"),
+        Failure::Dns(m) | Failure::Fatal(m) => bail!("{what}: {m}"),
     }
-    false
 }
 
 /// An error and its causes on one line (reqwest hides the useful part in `source()`).

@@ -21,7 +21,7 @@ use super::plan::clean;
 #[derive(Debug, thiserror::Error)]
 #[error("{msg}")]
 pub struct Transient {
-    msg: String,
+    pub msg: String,
     /// The server's `Retry-After`, when it sent one.
     pub retry_after: Option<Duration>,
 }
@@ -54,24 +54,15 @@ pub fn summary(s: &str) -> String {
     }
 }
 
-/// What went wrong on the wire, without the URL (which may carry query parameters).
-pub fn io_kind(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else {
-        "request failed"
-    };
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    let mut last = None;
-    while let Some(s) = src {
-        last = Some(s.to_string());
-        src = s.source();
-    }
-    match last {
-        Some(l) => format!("{kind} ({})", summary(&l)),
-        None => kind.to_string(),
+/// A failed send as an error: [`Transient`] when another attempt may succeed (a timeout, a refused or
+/// reset connection), a plain error that ends the run at once otherwise (a refused certificate, a host
+/// name that does not resolve). `what` names the request without its URL's query.
+pub fn send_error(what: &str, e: &reqwest::Error) -> anyhow::Error {
+    use crate::http::Failure;
+    match crate::http::classify(e) {
+        Failure::Retry(m) => anyhow!(Transient::new(format!("{what}: {}", summary(&m)))),
+        Failure::Tls(m) => anyhow!("{what}: the server's TLS certificate is refused: {}", clean(&m)),
+        Failure::Dns(m) | Failure::Fatal(m) => anyhow!("{what}: {}", clean(&m)),
     }
 }
 
@@ -133,7 +124,7 @@ impl Api {
                 req = req.json(b);
             }
             self.requests += 1;
-            let resp = req.send().map_err(|e| anyhow!(Transient::new(format!("{what}: {}", io_kind(&e)))))?;
+            let resp = req.send().map_err(|e| send_error(&what, &e))?;
             let status = resp.status();
             if status.as_u16() == 401 && !renewed {
                 // Expired or revoked early: one fresh token, one more try.
@@ -141,15 +132,9 @@ impl Api {
                 renewed = true;
                 continue;
             }
-            let retry_after = resp
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(|s| Duration::from_secs(s.min(60)));
-            let text =
-                resp.text().map_err(|e| anyhow!(Transient::new(format!("{what}: {}", io_kind(&e)))))?;
-            if status.as_u16() == 429 || status.is_server_error() {
+            let retry_after = crate::http::retry_after(resp.headers(), Duration::from_secs(60));
+            let text = resp.text().map_err(|e| send_error(&what, &e))?;
+            if crate::http::retryable_status(status.as_u16()) {
                 return Err(anyhow!(Transient {
                     msg: format!("{what}: HTTP {status}: {}", summary(&text)),
                     retry_after

@@ -119,9 +119,8 @@ impl Auth {
         };
         let started = Instant::now();
         // The URL carries the client id: report the endpoint only.
-        let resp = req.send().map_err(|e| {
-            anyhow!(Transient::new(format!("token request to {}: {}", self.url, super::api::io_kind(&e))))
-        })?;
+        let resp =
+            req.send().map_err(|e| super::api::send_error(&format!("token request to {}", self.url), &e))?;
         let status = resp.status();
         if status.is_redirection() {
             let to = resp.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("?").to_string();
@@ -132,8 +131,9 @@ impl Auth {
                 crate::tq::plan::clean(&to)
             );
         }
-        if status.as_u16() == 429 || status.is_server_error() {
-            return Err(anyhow!(Transient::new(format!("{}: HTTP {status}", self.url))));
+        if crate::http::retryable_status(status.as_u16()) {
+            let retry_after = crate::http::retry_after(resp.headers(), Duration::from_secs(60));
+            return Err(anyhow!(Transient { msg: format!("{}: HTTP {status}", self.url), retry_after }));
         }
         if !status.is_success() {
             // Only the OAuth error code and description are shown: some servers echo the request.

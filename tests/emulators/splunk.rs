@@ -67,16 +67,8 @@ use webshell_hunt::time::Timestamp;
 // Configuration, events, faults, records
 // ---------------------------------------------------------------------------------------------------
 
-/// A TLS identity for the emulator: a server certificate for 127.0.0.1/localhost and the CA that signed it.
-#[derive(Clone)]
-pub struct Tls {
-    /// The server certificate, DER.
-    pub cert_der: Vec<u8>,
-    /// Its private key, PKCS#8 DER.
-    pub key_der: Vec<u8>,
-    /// The CA certificate, PEM (what `--ca-cert` needs).
-    pub ca_pem: String,
-}
+/// A TLS identity for the emulator (see `tests/emulators/tls.rs`).
+pub type Tls = crate::tls_emu::Identity;
 
 /// How the emulator behaves.
 #[derive(Clone)]
@@ -209,6 +201,8 @@ pub enum Fault {
     Preview,
     /// End the stream cleanly without any `lastrow`.
     NoLastrow,
+    /// Answer 200 with an HTML page (a proxy's or single-sign-on login page), not the export's JSON.
+    Html,
 }
 
 /// A request the emulator received.
@@ -282,8 +276,8 @@ impl Emulator {
                     let _ = axum::serve(tcp, app).await;
                 }
                 Some(t) => {
-                    let acceptor = tls_acceptor(&t);
-                    let _ = axum::serve(TlsListener { tcp, acceptor }, app).await;
+                    let acceptor = crate::tls_emu::acceptor(&t);
+                    let _ = axum::serve(crate::tls_emu::TlsListener { tcp, acceptor }, app).await;
                 }
             }
         });
@@ -404,62 +398,7 @@ pub fn parse_log(path: &Path, opts: &LoadOpts) -> anyhow::Result<Vec<EmuEvent>> 
 
 /// Generates a CA and a server certificate for 127.0.0.1 and localhost signed by it.
 pub fn generate_tls() -> Tls {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
-    };
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, "splunk-emulator test CA");
-    ca.key_usages =
-        vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    let key = KeyPair::generate().unwrap();
-    let mut p = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    p.subject_alt_names.push(SanType::IpAddress(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)));
-    p.distinguished_name.push(DnType::CommonName, "splunk-emulator");
-    let cert = p.signed_by(&key, &issuer).unwrap();
-    Tls { cert_der: cert.der().to_vec(), key_der: key.serialize_der(), ca_pem: ca_cert.pem() }
-}
-
-fn tls_acceptor(t: &Tls) -> tokio_rustls::TlsAcceptor {
-    use tokio_rustls::rustls;
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let cfg = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![rustls::pki_types::CertificateDer::from(t.cert_der.clone())],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(t.key_der.clone().into()),
-        )
-        .unwrap();
-    tokio_rustls::TlsAcceptor::from(Arc::new(cfg))
-}
-
-struct TlsListener {
-    tcp: tokio::net::TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let Ok((s, a)) = self.tcp.accept().await else { continue };
-            // A client that rejects the certificate ends its handshake: skip it.
-            if let Ok(Ok(t)) = tokio::time::timeout(Duration::from_secs(5), self.acceptor.accept(s)).await {
-                return (t, a);
-            }
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.tcp.local_addr()
-    }
+    crate::tls_emu::private_ca("splunk-emulator")
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -577,8 +516,25 @@ fn route(
         return (401, json_response(401, status_body(401)));
     }
     let fault = sh.faults.lock().unwrap().pop_front();
-    if let Some(Fault::Status(code)) = fault {
-        return (code, json_response(code, status_body(code)));
+    match fault {
+        Some(Fault::Status(code)) => {
+            let mut r = json_response(code, status_body(code));
+            if code == 429 {
+                r.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("1"));
+            }
+            return (code, r);
+        }
+        Some(Fault::Html) => {
+            let r = Response::builder()
+                .status(200)
+                .header("content-type", "text/html")
+                .body(axum::body::Body::from(
+                    "<!DOCTYPE html><html><body>Sign in to continue</body></html>\n",
+                ))
+                .unwrap();
+            return (200, r);
+        }
+        _ => {}
     }
     match export(sh, params, fault) {
         Ok(resp) => (200, resp),

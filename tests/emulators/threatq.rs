@@ -100,6 +100,8 @@ pub enum FaultKind {
     Status(u16),
     /// Answer 200 with `{"data":[],"errors":[…]}`, without processing the request.
     ErrorsIn2xx,
+    /// Answer 200 with an HTML page (a captive proxy's or a single-sign-on login page), not JSON.
+    Html,
     /// Process the request, then wait this long before answering.
     Delay(Duration),
     /// Process the request, then wait for [`Emulator::release`].
@@ -395,6 +397,7 @@ pub struct Emulator {
     addr: SocketAddr,
     shared: Arc<Shared>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    https: bool,
 }
 
 impl Emulator {
@@ -410,6 +413,15 @@ impl Emulator {
 
     /// Starts on a chosen port (0 = any).
     pub fn start_on(config: Config, port: u16) -> Self {
+        Self::serve(config, port, None)
+    }
+
+    /// Starts serving HTTPS with `identity` (see `tests/emulators/tls.rs`).
+    pub fn start_tls(config: Config, identity: &crate::tls_emu::Identity) -> Self {
+        Self::serve(config, 0, Some(crate::tls_emu::acceptor(identity)))
+    }
+
+    fn serve(config: Config, port: u16, tls: Option<tokio_rustls::TlsAcceptor>) -> Self {
         let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind 127.0.0.1");
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -417,23 +429,30 @@ impl Emulator {
         let shared = Arc::new(Shared { inner: Mutex::new(Inner::new(config)), release });
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let app = Router::new().fallback(handle).with_state(shared.clone());
+        let https = tls.is_some();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async move {
-                let l = tokio::net::TcpListener::from_std(listener).unwrap();
-                let _ = axum::serve(l, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await;
+                let tcp = tokio::net::TcpListener::from_std(listener).unwrap();
+                let stopped = async {
+                    let _ = stopped.await;
+                };
+                let _ = match tls {
+                    None => axum::serve(tcp, app).with_graceful_shutdown(stopped).await,
+                    Some(acceptor) => {
+                        axum::serve(crate::tls_emu::TlsListener { tcp, acceptor }, app)
+                            .with_graceful_shutdown(stopped)
+                            .await
+                    }
+                };
             });
         });
-        Emulator { addr, shared, stop: Some(stop) }
+        Emulator { addr, shared, stop: Some(stop), https }
     }
 
-    /// `http://127.0.0.1:PORT`, for `tq-push --url`.
+    /// `http://127.0.0.1:PORT` (`https://…` with TLS), for `tq-push --url`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", if self.https { "https" } else { "http" }, self.addr)
     }
 
     /// The environment `tq-push` needs for the password grant.
@@ -625,6 +644,19 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         }
         inner.log.push(Logged { method: method.clone(), path: path.clone(), query: raw_query, status: code });
         let resp = match location {
+            _ if action == Some(FaultKind::Html) => Response::builder()
+                .status(200)
+                .header("content-type", "text/html")
+                .body(Body::from(
+                    "<!DOCTYPE html><html><body><form action=\"/sso/login\">Sign in</form></body></html>",
+                ))
+                .unwrap(),
+            // Laravel's throttle (ThreatQ's API is a Laravel application) says when to come back.
+            _ if code == 429 => {
+                let mut r = reply(code, v);
+                r.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("1"));
+                r
+            }
             Some(to) => Response::builder().status(code).header("location", to).body(Body::empty()).unwrap(),
             None if code == 204 => Response::builder().status(204).body(Body::empty()).unwrap(),
             None => reply(code, v),

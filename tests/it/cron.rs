@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::splunk_emu::{self, EmuEvent};
 use crate::threatq_emu::{self, Fault, FaultKind};
+use crate::tls_emu;
 use crate::util::{self, json_lines, stderr, stdout};
 
 const TOKEN: &str = "cron-splunk-tok-5d1e7a";
@@ -235,11 +236,28 @@ impl Rig {
     }
 
     fn with_tq(tq: threatq_emu::Config, settings: &[(&str, &str)]) -> Rig {
+        Rig::build(tq, None, settings)
+    }
+
+    /// Both servers on HTTPS, presenting these certificates.
+    fn with_tls(splunk: &tls_emu::Identity, tq: &tls_emu::Identity, settings: &[(&str, &str)]) -> Rig {
+        Rig::build(threatq_emu::Config::default(), Some((splunk, tq)), settings)
+    }
+
+    fn build(
+        tq: threatq_emu::Config,
+        tls: Option<(&tls_emu::Identity, &tls_emu::Identity)>,
+        settings: &[(&str, &str)],
+    ) -> Rig {
         let splunk = splunk_emu::Emulator::start(splunk_emu::Config {
             tokens: vec![TOKEN.into()],
+            tls: tls.map(|t| t.0.clone()),
             ..splunk_emu::Config::default()
         });
-        let tq = threatq_emu::Emulator::start_with(tq);
+        let tq = match tls {
+            Some((_, id)) => threatq_emu::Emulator::start_tls(tq, id),
+            None => threatq_emu::Emulator::start_with(tq),
+        };
         let dir = tempfile::tempdir().unwrap();
         let mut cfg: BTreeMap<&str, String> = BTreeMap::new();
         for (k, v) in [
@@ -875,4 +893,31 @@ fn cron_refuses_bad_configs_and_a_broken_checkpoint() {
 
     let o = Command::new(script()).arg("--help").output().unwrap();
     assert!(o.status.success() && stdout(&o).starts_with("Usage: webshell-cron --config FILE"));
+}
+
+#[test]
+fn cron_trusts_self_signed_appliances_by_certificate_and_by_pin() {
+    // Splunk's lab server presents an `openssl req -x509` certificate, given as SPLUNK_CA_CERT; ThreatQ's
+    // appliance presents its own, trusted by its public-key pin (TQ_PIN_SHA256).
+    let (s_id, t_id) = (tls_emu::self_signed("splunk.lab"), tls_emu::self_signed("threatq.lab"));
+    let certs = tempfile::tempdir().unwrap();
+    let s_pem = util::write(certs.path(), "splunk.pem", &s_id.cert_pem);
+    let key = rcgen::KeyPair::try_from(t_id.key_der.as_slice()).unwrap();
+    let pin = {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let spki = rcgen::PublicKeyData::subject_public_key_info(&key);
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(spki))
+    };
+    let settings = [("SPLUNK_CA_CERT", s_pem.to_str().unwrap()), ("TQ_PIN_SHA256", pin.as_str())];
+    let mut rig = Rig::with_tls(&s_id, &t_id, &settings);
+    let wins = model_windows(&schedule(), LAG);
+    let o = rig.run(schedule()[0], &[]);
+    check_step(&o, wins[0]);
+    // Without the pin, the ThreatQ stage fails at once and the window stays to be redone.
+    let mut rig = Rig::with_tls(&s_id, &t_id, &settings[..1]);
+    let t = Instant::now();
+    let o = rig.run(schedule()[0], &[]);
+    assert!(!o.status.success() && t.elapsed() < Duration::from_secs(10), "{}", stderr(&o));
+    assert!(stderr(&o).contains("TLS certificate is refused"), "{}", stderr(&o));
 }

@@ -4,12 +4,15 @@ mod cron;
 mod diff;
 mod export;
 mod export_formats;
+mod fail_fast;
 mod floors;
 mod hunt;
+mod install;
 mod man;
 mod normalize;
 mod report;
 mod splunk;
+mod tls;
 mod tq;
 mod util;
 
@@ -18,3 +21,6 @@ mod threatq_emu;
 
 #[path = "../emulators/splunk.rs"]
 mod splunk_emu;
+
+#[path = "../emulators/tls.rs"]
+mod tls_emu;

@@ -10,11 +10,11 @@ use serde_json::Value;
 
 use crate::util::{self, json_lines, ok, stderr, stdout};
 
-const TOKEN: &str = "tok-3f9a1c77e2b54d0c";
+pub(crate) const TOKEN: &str = "tok-3f9a1c77e2b54d0c";
 const USER: &str = "svc_export";
 const PASSWORD: &str = "pw-Zq8!x7#not-in-logs";
 
-fn config() -> Config {
+pub(crate) fn config() -> Config {
     Config { tokens: vec![TOKEN.into()], users: vec![(USER.into(), PASSWORD.into())], ..Config::default() }
 }
 
@@ -278,7 +278,7 @@ fn raw_export_equals_log_export_within_the_time_window() {
     );
 }
 
-fn event(time: i64, indextime: i64, path: &str) -> EmuEvent {
+pub(crate) fn event(time: i64, indextime: i64, path: &str) -> EmuEvent {
     EmuEvent {
         time_ms: time * 1000,
         indextime,

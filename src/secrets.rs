@@ -12,7 +12,9 @@
 //!
 //! The file must be owned by the user running the tool and not readable or writable by group or others
 //! (mode 0600 or 0400); otherwise it is refused, as ssh refuses a readable private key. Values given in the
-//! file win over the environment. [`Secret`] never shows its value in `Debug` or `Display`.
+//! file win over the environment. [`Secret`] never shows its value in `Debug` or `Display`, and its memory is
+//! wiped when it is dropped (`secrecy`/`zeroize`). Nothing prompts for a password (the tools run from cron
+//! and pipes), so there is no terminal reading to hand to `rpassword`.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -20,20 +22,28 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-/// A secret value; formatting it prints `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+/// A secret value: `secrecy`'s `SecretString` (its memory is zeroed when dropped), shown as `***`.
+#[derive(Clone)]
+pub struct Secret(secrecy::SecretString);
 
 impl Secret {
     /// Wraps a value.
     pub fn new(v: impl Into<String>) -> Self {
-        Secret(v.into())
+        Secret(secrecy::SecretString::from(v.into()))
     }
     /// The value, for building a request. Never log it.
     pub fn expose(&self) -> &str {
-        &self.0
+        secrecy::ExposeSecret::expose_secret(&self.0)
     }
 }
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose() == other.expose()
+    }
+}
+
+impl Eq for Secret {}
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -68,7 +78,7 @@ impl Secrets {
         if let Some(v) = self.file.get(name) {
             return Some(v.clone());
         }
-        std::env::var(name).ok().filter(|v| !v.is_empty()).map(Secret)
+        std::env::var(name).ok().filter(|v| !v.is_empty()).map(Secret::new)
     }
 }
 
@@ -93,7 +103,7 @@ fn parse(text: &str) -> Result<HashMap<String, Secret>> {
             (Some(q @ ('"' | '\'')), Some(e)) if v.len() >= 2 && q == e => &v[1..v.len() - 1],
             _ => v,
         };
-        map.insert(k.to_string(), Secret(v.to_string()));
+        map.insert(k.to_string(), Secret::new(v));
     }
     Ok(map)
 }

@@ -2,7 +2,7 @@
 //! hand (`cargo run --example splunk-emulator`). One file serves both: the integration tests include it
 //! with `#[path = "../emulators/splunk.rs"] mod splunk_emu;` and so does `examples/splunk-emulator.rs`.
 //!
-//! What it serves (see `/work/shared/reference/splunk-api.md`):
+//! What it serves (Splunk's REST API reference: search/jobs, search/v2/jobs/export, auth/login):
 //! - `POST /services/search/v2/jobs/export` and `GET|POST /services/search/jobs/export`, also under
 //!   `/servicesNS/{owner}/{app}/`; [`Config::v2`] off makes the v2 paths 404 like Splunk before 9.0.1.
 //!   Parameters come from the form body or the query string: `search`, `output_mode` (only `json`),

@@ -437,18 +437,10 @@ fn from_logs_equals_the_pipeline() {
             .map(|f| sample.join(f).display().to_string())
             .collect(),
     );
-    if let Some(generator) = util::generator() {
-        for (fmt, seed) in [("combined", "1"), ("vhost", "2"), ("iis", "3"), ("json", "4")] {
-            let log = dir.path().join(format!("gen-{fmt}.log"));
-            let out = std::process::Command::new("python3")
-                .arg(&generator)
-                .args(["--lines", "40000", "--webshells", "4", "--seed", seed, "--format", fmt])
-                .stdout(std::fs::File::create(&log).unwrap())
-                .output()
-                .unwrap();
-            assert!(out.status.success());
-            cases.push(vec![log.display().to_string()]);
-        }
+    for (fmt, seed) in [("combined", 1), ("vhost", 2), ("iis", 3), ("json", 4)] {
+        let (log, _) =
+            util::generate(dir.path(), &format!("gen-{fmt}.log"), &util::gen_opts(fmt, 40_000, seed, 4));
+        cases.push(vec![log.display().to_string()]);
     }
     for (i, files) in cases.iter().enumerate() {
         let files: Vec<&str> = files.iter().map(String::as_str).collect();

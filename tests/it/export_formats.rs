@@ -208,25 +208,17 @@ fn field_flag_is_checked() {
     );
 }
 
-/// Generates a log with the shared generator; `None` (and a message) where it is missing.
-fn generate(format: &str, dir: &std::path::Path) -> Option<(std::path::PathBuf, String)> {
-    let Some(generator) = util::generator() else {
-        eprintln!("skipped: ../shared/tools/gen-access-log not found");
-        return None;
-    };
-    let out = std::process::Command::new(generator)
-        .args(["--format", format, "--lines", "2000", "--seed", "11", "--webshells", "3", "--hosts", "3"])
-        .output()
-        .unwrap();
-    ok(&out);
-    let text = String::from_utf8(out.stdout).unwrap();
-    Some((util::write(dir, &format!("generated.{format}"), &text), text))
+/// Generates a log with the project's generator (tests/gen): its path and text.
+fn generate(format: &str, dir: &std::path::Path) -> (std::path::PathBuf, String) {
+    let (path, _) = util::generate(dir, &format!("generated.{format}"), &util::gen_opts(format, 2000, 11, 3));
+    let text = std::fs::read_to_string(&path).unwrap();
+    (path, text)
 }
 
 #[test]
 fn generated_iis_log_parses_completely() {
     let dir = tempfile::tempdir().unwrap();
-    let Some((path, text)) = generate("iis", dir.path()) else { return };
+    let (path, text) = generate("iis", dir.path());
     let data_lines = text.lines().filter(|l| !l.starts_with('#')).count();
     assert!(data_lines >= 2000, "{data_lines}");
     let out = run("log-export", &[path.to_str().unwrap()], b"");
@@ -251,7 +243,7 @@ fn generated_iis_log_parses_completely() {
 #[test]
 fn generated_json_log_parses_completely() {
     let dir = tempfile::tempdir().unwrap();
-    let Some((path, text)) = generate("json", dir.path()) else { return };
+    let (path, text) = generate("json", dir.path());
     let lines = text.lines().count();
     assert!(lines >= 2000, "{lines}");
     let out = run("log-export", &[path.to_str().unwrap()], b"");

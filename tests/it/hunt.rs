@@ -17,29 +17,15 @@ fn hunt(args: &[&str]) -> Output {
 }
 
 /// Generates a log with planted shells: (log, truth).
-fn generate(dir: &Path, format: &str, lines: u32, seed: u32) -> Option<(PathBuf, Vec<Value>)> {
-    let Some(generator) = util::generator() else {
-        eprintln!("skipped: ../shared/tools/gen-access-log not found");
-        return None;
-    };
-    let log = dir.join(format!("access-{format}.log"));
-    let truth = dir.join(format!("truth-{format}.jsonl"));
-    let out = Command::new("python3")
-        .arg(generator)
-        .args(["--lines", &lines.to_string(), "--days", "28", "--baseline-days", "14", "--webshells", "6"])
-        .args(["--seed", &seed.to_string(), "--format", format, "--truth", truth.to_str().unwrap()])
-        .stdout(std::fs::File::create(&log).unwrap())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "generator: {}", String::from_utf8_lossy(&out.stderr));
-    Some((log, json_lines(&std::fs::read_to_string(truth).unwrap())))
+fn generate(dir: &Path, format: &str, lines: u64, seed: u64) -> (PathBuf, Vec<Value>) {
+    util::generate(dir, &format!("access-{format}.log"), &util::gen_opts(format, lines, seed, 6))
 }
 
 /// Checks the promise of the issue for one format: every planted shell is reported new, as exactly one
 /// finding however many spellings it was requested with, and ranks above every other new finding.
-fn check_planted_shells(format: &str, seed: u32, mode: &str) {
+fn check_planted_shells(format: &str, seed: u64, mode: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let Some((log, truth)) = generate(dir.path(), format, 200_000, seed) else { return };
+    let (log, truth) = generate(dir.path(), format, 200_000, seed);
     let state = dir.path().join("site.state");
     let out = hunt(&[mode, "--state", state.to_str().unwrap(), "--json", log.to_str().unwrap()]);
     ok(&out);
@@ -100,7 +86,7 @@ fn planted_shells_top_the_list_vhost() {
 #[test]
 fn default_window_is_said_and_a_failing_stage_fails_the_script() {
     let dir = tempfile::tempdir().unwrap();
-    let Some((log, _)) = generate(dir.path(), "combined", 5_000, 7) else { return };
+    let (log, _) = generate(dir.path(), "combined", 5_000, 7);
     let out = hunt(&["--json", log.to_str().unwrap()]);
     ok(&out);
     assert!(stderr(&out).contains("learning until 2026-10-1"), "{}", stderr(&out));

@@ -16,6 +16,9 @@ mod tls;
 mod tq;
 mod util;
 
+#[path = "../gen/mod.rs"]
+mod r#gen;
+
 #[path = "../emulators/threatq.rs"]
 mod threatq_emu;
 

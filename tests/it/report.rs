@@ -74,21 +74,9 @@ struct Fixture {
 fn fixture() -> Option<&'static Fixture> {
     static F: OnceLock<Option<Fixture>> = OnceLock::new();
     F.get_or_init(|| {
-        let Some(generator) = util::generator() else {
-            eprintln!("skipped: ../shared/tools/gen-access-log not found");
-            return None;
-        };
         let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("access.log");
-        let truth = dir.path().join("truth.jsonl");
-        let out = Command::new("python3")
-            .arg(generator)
-            .args(["--lines", "200000", "--days", "28", "--baseline-days", "14", "--webshells", "6"])
-            .args(["--seed", "505", "--format", "vhost", "--truth", truth.to_str().unwrap()])
-            .stdout(std::fs::File::create(&log).unwrap())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "generator: {}", String::from_utf8_lossy(&out.stderr));
+        let (log, truth) =
+            util::generate(dir.path(), "access.log", &util::gen_opts("vhost", 200_000, 505, 6));
         let hostile = util::write(dir.path(), "hostile.log", HOSTILE);
         let html = dir.path().join("report.html");
         let out = Command::new(script())
@@ -99,12 +87,7 @@ fn fixture() -> Option<&'static Fixture> {
             .unwrap();
         ok(&out);
         assert!(stderr(&out).contains("findings-report: wrote "), "{}", stderr(&out));
-        Some(Fixture {
-            findings: json_lines(&stdout(&out)),
-            truth: json_lines(&std::fs::read_to_string(truth).unwrap()),
-            html,
-            _dir: dir,
-        })
+        Some(Fixture { findings: json_lines(&stdout(&out)), truth, html, _dir: dir })
     })
     .as_ref()
 }

@@ -47,42 +47,11 @@ fn fails(o: &Output, needle: &str) -> String {
     e
 }
 
-/// A generated access log: the shared generator when present, else a small built-in one.
+/// A generated access log (the project's generator, tests/gen).
 fn make_log(dir: &Path, lines: usize, vhost: bool) -> PathBuf {
-    let p = dir.join(if vhost { "vhost.log" } else { "access.log" });
-    if let Some(gen_) = util::generator() {
-        let out = Command::new(gen_)
-            .args(["--lines", &lines.to_string(), "--seed", "11", "--webshells", "3"])
-            .args(["--format", if vhost { "vhost" } else { "combined" }])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        std::fs::write(&p, out.stdout).unwrap();
-        return p;
-    }
-    // Fallback: a deterministic combined/vhost log with repeated keys, queries and several clients.
-    let mut s = String::new();
-    let mut x: u64 = 42;
-    let mut next = |m: u64| {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (x >> 33) % m
-    };
-    for i in 0..lines {
-        let path = ["/", "/a.php", "/img/x.png", "/uploads/s.php", "/search"][next(5) as usize];
-        let q = if next(3) == 0 { format!("?q={}", next(7)) } else { String::new() };
-        let method = ["GET", "POST"][next(2) as usize];
-        let status = [200, 404, 500][next(3) as usize];
-        let ua = ["curl/8", "Mozilla/5.0 (X11)", "python-requests/2"][next(3) as usize];
-        let host = if vhost { format!("www{}.example.test:443 ", next(2)) } else { String::new() };
-        let (d, h, m) = (1 + i / 1440, (i / 60) % 24, i % 60);
-        s.push_str(&format!(
-            "{host}10.0.{}.{} - - [{d:02}/Oct/2026:{h:02}:{m:02}:00 +0000] \"{method} {path}{q} HTTP/1.1\" {status} 12 \"-\" \"{ua}\"\n",
-            next(3),
-            next(20)
-        ));
-    }
-    std::fs::write(&p, s).unwrap();
-    p
+    let name = if vhost { "vhost.log" } else { "access.log" };
+    let format = if vhost { "vhost" } else { "combined" };
+    util::generate(dir, name, &util::gen_opts(format, lines as u64, 11, 3)).0
 }
 
 fn emu_with_log(cfg: Config, lines: usize, vhost: bool) -> (Emulator, PathBuf, tempfile::TempDir) {

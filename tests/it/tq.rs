@@ -503,31 +503,9 @@ fn tq_push_token_redirect_not_followed_and_plain_http_only_on_loopback() {
 /// The end-to-end case: the findings of a `webshell-hunt` run over a generated log, pushed.
 #[test]
 fn tq_push_webshell_hunt_findings_end_to_end() {
-    let Some(generator) = util::generator() else {
-        eprintln!("skipped: ../shared/tools/gen-access-log not found");
-        return;
-    };
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("access.log");
-    let gen_out = std::process::Command::new("python3")
-        .arg(generator)
-        .args([
-            "--lines",
-            "30000",
-            "--days",
-            "28",
-            "--baseline-days",
-            "14",
-            "--webshells",
-            "3",
-            "--seed",
-            "5",
-        ])
-        .args(["--format", "vhost", "--archive", "300"])
-        .stdout(std::fs::File::create(&log).unwrap())
-        .output()
-        .unwrap();
-    assert!(gen_out.status.success());
+    let opts = crate::r#gen::Options { archive: 300, ..util::gen_opts("vhost", 30_000, 5, 3) };
+    let (log, _) = util::generate(dir.path(), "access.log", &opts);
     let hunt = std::process::Command::new(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/webshell-hunt"),
     )

@@ -99,9 +99,22 @@ pub fn pipe2(a: &mut Command, b: &mut Command) -> (Child, Child) {
     (first, second)
 }
 
-/// Generates a log with the shared generator (`../shared/tools/gen-access-log`), when it is present.
-/// Returns `None` where it is not (a user's checkout), so tests that need it can say so and skip.
-pub fn generator() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/gen-access-log");
-    p.exists().then_some(p)
+/// Generates the log `dir/name` with the project's own generator (`tests/gen`); returns its path and
+/// the planted shells (the ground truth) as JSON, as `gen-access-log --truth` writes them.
+pub fn generate(dir: &Path, name: &str, opts: &crate::r#gen::Options) -> (PathBuf, Vec<serde_json::Value>) {
+    let path = dir.join(name);
+    let shells = crate::r#gen::generate_file(opts, &path).expect("generate a log");
+    let truth = shells.iter().map(|s| serde_json::from_str(&s.to_json()).unwrap()).collect();
+    (path, truth)
+}
+
+/// Generator options: `lines` lines of `format` from `seed`, with `webshells` planted shells.
+pub fn gen_opts(format: &str, lines: u64, seed: u64, webshells: usize) -> crate::r#gen::Options {
+    crate::r#gen::Options {
+        lines,
+        seed,
+        webshells,
+        format: crate::r#gen::Format::parse(format).expect("a generator format"),
+        ..Default::default()
+    }
 }

@@ -75,8 +75,9 @@ fn fixture() -> Option<&'static Fixture> {
     static F: OnceLock<Option<Fixture>> = OnceLock::new();
     F.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let (log, truth) =
-            util::generate(dir.path(), "access.log", &util::gen_opts("vhost", 200_000, 505, 6));
+        // A long archive of old pages gives enough new paths (about 50) to compare rankings.
+        let opts = crate::r#gen::Options { archive: 5000, ..util::gen_opts("vhost", 200_000, 505, 6) };
+        let (log, truth) = util::generate(dir.path(), "access.log", &opts);
         let hostile = util::write(dir.path(), "hostile.log", HOSTILE);
         let html = dir.path().join("report.html");
         let out = Command::new(script())
@@ -316,7 +317,7 @@ fn html_and_table_rank_alike_and_html_prints_nothing() {
         .map(|l| l.rsplit("  ").next().unwrap().trim())
         .collect();
     let html_paths: Vec<String> = rows(&page, "new").into_iter().map(|r| r.0).collect();
-    assert!(table_paths.len() > 50);
+    assert!(table_paths.len() > 40, "{} rows: too few to compare orders", table_paths.len());
     assert_eq!(table_paths, html_paths, "the table and the HTML rank differently");
 }
 

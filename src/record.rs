@@ -50,9 +50,13 @@ pub struct Event {
     /// The virtual host (site) that served it, without port; left out when the log does not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    /// The client address as logged.
+    /// The client address as logged (for an X-Forwarded-For chain, the address `--client` picks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<String>,
+    /// The X-Forwarded-For chain as logged (`203.0.113.9, 10.0.0.1`), when the log carries one: in the
+    /// client field, or in a column of its own (IIS, CloudFront). Client-supplied, so forgeable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded_for: Option<String>,
     /// The request method, as logged (`GET`, `POST`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,

@@ -11,12 +11,19 @@
 //! Since 2.0.46 Apache escapes `"` and `\` in `%r` and headers with a backslash and non-printable bytes
 //! as `\xhh`; Nginx's default escaping writes `\xHH` too. Those are the logging layer's escapes, not the
 //! client's, so they are undone here: the event carries the bytes the client sent. Fields appended after
-//! the user agent (`%D`, `"%{X-Forwarded-For}i"`, …) are ignored, as many sites add some.
+//! the user agent (`%D`, `"%{X-Forwarded-For}i"`, …) are ignored, as many sites add some; a common line
+//! followed by a quoted referer and user agent (a combined line) gives them too.
+//!
+//! The client field may be an X-Forwarded-For chain (`203.0.113.9, 10.0.0.1 - - [...]`, from an Nginx
+//! `log_format` that starts with `$http_x_forwarded_for`): the chain goes to `forwarded_for`, and
+//! `client` is the address [`ClientRule`] picks.
+//!
+//! [`Mixed`] reads a file whose lines change between the variants (`--format auto`).
 
 use std::borrow::Cow;
 
 use super::event::RawEvent;
-use super::{LineParser, ParseResult, Parsed};
+use super::{ClientRule, LineParser, ParseResult, Parsed};
 use crate::time::{ClfDay, Timestamp};
 
 /// Which of the CLF family a parser reads.
@@ -30,55 +37,156 @@ pub enum Variant {
     Vhost,
 }
 
+impl Variant {
+    /// All of them, most specific first.
+    const ALL: [Variant; 3] = [Variant::Vhost, Variant::Combined, Variant::Common];
+
+    /// The `--format` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Common => "common",
+            Variant::Combined => "combined",
+            Variant::Vhost => "vhost",
+        }
+    }
+}
+
 /// A parser for one [`Variant`].
 pub struct Clf {
     variant: Variant,
+    client: ClientRule,
     day: ClfDay,
 }
 
 impl Clf {
     /// A parser for `variant`.
-    pub fn new(variant: Variant) -> Self {
-        Clf { variant, day: ClfDay::default() }
+    pub fn new(variant: Variant, client: ClientRule) -> Self {
+        Clf { variant, client, day: ClfDay::default() }
     }
 }
 
 impl LineParser for Clf {
     fn parse<'a>(&mut self, line: &'a [u8]) -> ParseResult<'a> {
-        parse_line(line, self.variant, &mut self.day)
+        parse_line(line, self.variant, self.client, &mut self.day)
     }
 }
 
-fn parse_line<'a>(line: &'a [u8], variant: Variant, day: &mut ClfDay) -> ParseResult<'a> {
+/// `--format auto` on a CLF-family file: each line is read as the detected variant, and a line that
+/// variant cannot read is tried as the others (most specific first) before it counts as bad. Real
+/// files change format mid-file (a `LogFormat` edited, several sites' logs concatenated, `host:port`
+/// added for one virtual host), and one changed line must not fail a file. Lines read per variant are
+/// counted for the end-of-file account. The cost falls only on lines the detected variant rejects.
+pub struct Mixed {
+    /// The detected variant first, then the others.
+    order: [Variant; 3],
+    client: ClientRule,
+    day: ClfDay,
+    /// Lines read, in `order`.
+    read: [u64; 3],
+}
+
+impl Mixed {
+    /// A parser that reads `detected` first.
+    pub fn new(detected: Variant, client: ClientRule) -> Self {
+        let mut order = Variant::ALL;
+        let i = order.iter().position(|&v| v == detected).unwrap_or(0);
+        order[..=i].rotate_right(1);
+        Mixed { order, client, day: ClfDay::default(), read: [0; 3] }
+    }
+
+    /// Counts a line read as `self.order[i]`; a common reading that found a user agent read a
+    /// combined line.
+    fn count(&mut self, i: usize, p: &Parsed<'_>) {
+        let v = match (self.order[i], p) {
+            (Variant::Common, Parsed::Event(ev)) if ev.user_agent.is_some() => Variant::Combined,
+            (v, _) => v,
+        };
+        if let Some(j) = self.order.iter().position(|&o| o == v) {
+            self.read[j] += 1;
+        }
+    }
+
+    /// The variants tried, in order, for messages: `vhost, combined or common`.
+    pub fn tried(&self) -> String {
+        let [a, b, c] = self.order.map(Variant::name);
+        format!("{a}, {b} or {c}")
+    }
+}
+
+impl LineParser for Mixed {
+    fn parse<'a>(&mut self, line: &'a [u8]) -> ParseResult<'a> {
+        let why = match parse_line(line, self.order[0], self.client, &mut self.day) {
+            Ok(p) => {
+                self.count(0, &p);
+                return Ok(p);
+            }
+            Err(why) => why,
+        };
+        for i in 1..self.order.len() {
+            if let Ok(p) = parse_line(line, self.order[i], self.client, &mut self.day) {
+                self.count(i, &p);
+                return Ok(p);
+            }
+        }
+        // The detected variant's reason; the caller's message names the variants tried.
+        Err(why)
+    }
+
+    fn read_as(&self) -> Vec<(&'static str, u64)> {
+        self.order.iter().zip(self.read).map(|(v, n)| (v.name(), n)).collect()
+    }
+}
+
+fn parse_line<'a>(line: &'a [u8], variant: Variant, client: ClientRule, day: &mut ClfDay) -> ParseResult<'a> {
     match plain_line(line, variant, day) {
         Some(ev) => Ok(Parsed::Event(ev)),
-        None => general_line(line, variant, day),
+        None => general_line(line, variant, client, day),
     }
 }
 
 /// Any line of the family: what [`plain_line`] leaves, read field by field with the fallbacks real logs
 /// need (escaped quotes, unescaped quotes inside the request, extra spaces, `-` requests).
-fn general_line<'a>(line: &'a [u8], variant: Variant, day: &mut ClfDay) -> ParseResult<'a> {
+fn general_line<'a>(line: &'a [u8], variant: Variant, rule: ClientRule, day: &mut ClfDay) -> ParseResult<'a> {
     let open = find_time_open(line).ok_or("no [time] field")?;
-    let mut head = line[..open].split(|&b| b == b' ');
+    let head = &line[..open];
+    // The fields before the time, as ranges of `head`, each up to a space.
+    let mut at = 0;
+    let mut field = || -> Option<std::ops::Range<usize>> {
+        let start = at;
+        let end = memchr::memchr(b' ', head.get(start..)?).map_or(head.len(), |i| start + i);
+        at = end + 1;
+        Some(start..end)
+    };
     let mut ev = RawEvent::default();
     if variant == Variant::Vhost {
-        let v = head.next().filter(|v| !v.is_empty()).ok_or("no virtual host")?;
-        ev.host = Some(Cow::Borrowed(strip_port(v)));
+        let v = field().filter(|v| !v.is_empty()).ok_or("no virtual host")?;
+        if head[v.clone()].contains(&b',') {
+            return Err("a comma in the virtual host (an X-Forwarded-For chain?)".into());
+        }
+        ev.host = Some(Cow::Borrowed(strip_port(&head[v])));
     }
-    let client = head.next().filter(|c| !c.is_empty()).ok_or("no client address")?;
-    let _ident = head.next().ok_or("no ident field")?;
-    let _user = head.next().ok_or("no user field")?;
-    if head.next().is_some() {
+    let first = field().filter(|c| !c.is_empty()).ok_or("no client address")?;
+    // An X-Forwarded-For chain: `a, b, c`, each address but the last followed by a comma.
+    let mut chain = first.clone();
+    while head[chain.clone()].ends_with(b",") {
+        match field() {
+            Some(next) if !next.is_empty() => chain.end = next.end,
+            _ => break,
+        }
+    }
+    let _ident = field().ok_or("no ident field")?;
+    let _user = field().ok_or("no user field")?;
+    if field().is_some() {
         return Err(match variant {
             Variant::Vhost => "more fields than vhost_combined has before [time]".into(),
             _ => "more fields than common/combined has before [time] (vhost_combined?)".into(),
         });
     }
+    let client = &head[first];
     if variant != Variant::Vhost && client.contains(&b':') && looks_like_host_port(client) {
         return Err("first field is host:port (vhost_combined?)".into());
     }
-    ev.client = Some(Cow::Borrowed(client));
+    set_client(&mut ev, &head[chain], rule);
     let rest = &line[open + 2..];
     let close = memchr::memchr(b']', rest).ok_or("no closing ] of the time")?;
     ev.time = Some(Timestamp::parse_clf_with(&rest[..close], day).ok_or("bad time")?);
@@ -97,16 +205,45 @@ fn general_line<'a>(line: &'a [u8], variant: Variant, day: &mut ClfDay) -> Parse
         b if !b.is_empty() && b.len() < 20 && b.iter().all(u8::is_ascii_digit) => Some(atoi(b)),
         _ => return Err("bad bytes field".into()),
     };
-    if variant != Variant::Common {
-        let after = skip_two_fields(rest).ok_or("no referer and user agent")?;
-        let after = after.strip_prefix(b"\"").ok_or("referer is not quoted")?;
-        let (referer, after) = quoted(after).ok_or("no closing quote of the referer")?;
-        let after = after.strip_prefix(b" \"").ok_or("user agent is not quoted")?;
-        let (ua, _) = quoted(after).ok_or("no closing quote of the user agent")?;
-        ev.referer = Some(referer);
-        ev.user_agent = Some(ua);
+    match referer_and_agent(rest) {
+        Ok((referer, ua)) => {
+            ev.referer = Some(referer);
+            ev.user_agent = Some(ua);
+        }
+        // Common: a line that stops after the bytes, or goes on with something else.
+        Err(_) if variant == Variant::Common => {}
+        Err(why) => return Err(why.into()),
     }
     split_request(request, ev)
+}
+
+/// A referer and a user agent.
+type RefererAgent<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
+
+/// The quoted referer and user agent after ` status bytes`.
+fn referer_and_agent(rest: &[u8]) -> Result<RefererAgent<'_>, &'static str> {
+    let after = skip_two_fields(rest).ok_or("no referer and user agent")?;
+    let after = after.strip_prefix(b"\"").ok_or("referer is not quoted")?;
+    let (referer, after) = quoted(after).ok_or("no closing quote of the referer")?;
+    let after = after.strip_prefix(b" \"").ok_or("user agent is not quoted")?;
+    let (ua, _) = quoted(after).ok_or("no closing quote of the user agent")?;
+    Ok((referer, ua))
+}
+
+/// Sets `client` from the client field; a field that is an X-Forwarded-For chain also sets
+/// `forwarded_for`, and `client` is the address `rule` picks.
+fn set_client<'a>(ev: &mut RawEvent<'a>, field: &'a [u8], rule: ClientRule) {
+    if !field.contains(&b',') {
+        ev.client = Some(Cow::Borrowed(field));
+        return;
+    }
+    let mut addrs = field.split(|&b| b == b',').map(<[u8]>::trim_ascii).filter(|a| !a.is_empty());
+    let pick = match rule {
+        ClientRule::First => addrs.next(),
+        ClientRule::Last => addrs.next_back(),
+    };
+    ev.client = pick.map(Cow::Borrowed);
+    ev.forwarded_for = Some(Cow::Borrowed(field));
 }
 
 /// The usual line, read in one pass from left to right: single spaces between the fields, a 26-byte
@@ -128,11 +265,15 @@ fn plain_line<'a>(line: &'a [u8], variant: Variant, day: &mut ClfDay) -> Option<
         (first || f.first() != Some(&b'[')).then_some(&f[..sp])
     };
     if variant == Variant::Vhost {
-        let v = field(&mut at).filter(|v| !v.is_empty())?;
+        let v = field(&mut at).filter(|v| !v.is_empty() && find(v, b',').is_none())?;
         ev.host = Some(Cow::Borrowed(strip_port(v)));
     }
     let client = field(&mut at).filter(|c| !c.is_empty())?;
     if variant != Variant::Vhost && find(client, b':').is_some() && looks_like_host_port(client) {
+        return None;
+    }
+    // An X-Forwarded-For chain is the general reading's.
+    if find(client, b',').is_some() {
         return None;
     }
     field(&mut at)?; // ident
@@ -169,7 +310,8 @@ fn plain_line<'a>(line: &'a [u8], variant: Variant, day: &mut ClfDay) -> Option<
         _ => return None,
     };
     ev.status = status;
-    if variant != Variant::Common {
+    // Common lines may go on with a referer and user agent (a combined line read as common).
+    if variant != Variant::Common || rest[end..].starts_with(b" \"") {
         // "referer" "user agent", one space apart; what follows the user agent is not read.
         let rest = rest[end..].strip_prefix(b" \"")?;
         let q = find2(rest, b'"', b'\\')?;
@@ -384,7 +526,7 @@ mod tests {
     use super::*;
 
     fn ev(line: &[u8], v: Variant) -> RawEvent<'_> {
-        match parse_line(line, v, &mut ClfDay::default()).unwrap() {
+        match parse_line(line, v, ClientRule::First, &mut ClfDay::default()).unwrap() {
             Parsed::Event(e) => e,
             other => panic!("{other:?}"),
         }
@@ -426,12 +568,12 @@ mod tests {
     fn dash_and_junk_requests_are_not_events() {
         let l = br#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "-" 408 -"#;
         assert!(matches!(
-            parse_line(l, Variant::Common, &mut ClfDay::default()).unwrap(),
+            parse_line(l, Variant::Common, ClientRule::First, &mut ClfDay::default()).unwrap(),
             Parsed::NoRequest(_)
         ));
         let l = br#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" 400 0 "-" "-""#;
         assert!(matches!(
-            parse_line(l, Variant::Combined, &mut ClfDay::default()).unwrap(),
+            parse_line(l, Variant::Combined, ClientRule::First, &mut ClfDay::default()).unwrap(),
             Parsed::NoRequest(_)
         ));
     }
@@ -441,9 +583,67 @@ mod tests {
         let l = br#"www.example.test:443 1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "POST /x.php HTTP/1.1" 200 5 "-" "curl""#;
         let e = ev(l, Variant::Vhost);
         assert_eq!(&e.host.unwrap()[..], b"www.example.test");
-        assert!(parse_line(l, Variant::Combined, &mut ClfDay::default()).is_err());
+        assert!(parse_line(l, Variant::Combined, ClientRule::First, &mut ClfDay::default()).is_err());
         let c = br#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 5 "-" "curl""#;
-        assert!(parse_line(c, Variant::Vhost, &mut ClfDay::default()).is_err());
+        assert!(parse_line(c, Variant::Vhost, ClientRule::First, &mut ClfDay::default()).is_err());
+    }
+
+    #[test]
+    fn forwarded_for_chain_in_the_client_field() {
+        let l = br#"10.0.0.2, 10.0.0.1, 127.0.0.1 - - [07/Dec/2016:11:05:07 +0100] "GET /x HTTP/1.1" 200 5 "-" "ua" "-""#;
+        let e = ev(l, Variant::Combined);
+        assert_eq!(&e.client.unwrap()[..], b"10.0.0.2");
+        assert_eq!(&e.forwarded_for.unwrap()[..], b"10.0.0.2, 10.0.0.1, 127.0.0.1");
+        assert_eq!(e.time.unwrap().to_string(), "2016-12-07T10:05:07Z");
+        let last = parse_line(l, Variant::Combined, ClientRule::Last, &mut ClfDay::default()).unwrap();
+        let Parsed::Event(last) = last else { panic!() };
+        assert_eq!(&last.client.unwrap()[..], b"127.0.0.1");
+        // Behind a virtual host, and written without spaces.
+        let v = br#"www.example.test:80 203.0.113.9,10.0.0.1 - - [07/Dec/2016:11:05:07 +0000] "GET / HTTP/1.1" 200 5 "-" "ua""#;
+        let e = ev(v, Variant::Vhost);
+        assert_eq!(&e.host.unwrap()[..], b"www.example.test");
+        assert_eq!(&e.client.unwrap()[..], b"203.0.113.9");
+        assert_eq!(&e.forwarded_for.unwrap()[..], b"203.0.113.9,10.0.0.1");
+        // A chain is never a virtual host.
+        assert!(parse_line(l, Variant::Vhost, ClientRule::First, &mut ClfDay::default()).is_err());
+        // A plain client has no chain.
+        let c = br#"1.2.3.4 - - [07/Dec/2016:11:05:07 +0000] "GET / HTTP/1.1" 200 5 "-" "ua""#;
+        assert_eq!(ev(c, Variant::Combined).forwarded_for, None);
+    }
+
+    #[test]
+    fn common_reads_a_referer_and_user_agent_when_they_follow() {
+        let c = br#"1.2.3.4 - - [07/Dec/2016:11:05:07 +0000] "GET / HTTP/1.1" 200 5 "http://r/" "ua""#;
+        let e = ev(c, Variant::Common);
+        assert_eq!(&e.user_agent.unwrap()[..], b"ua");
+        assert_eq!(&e.referer.unwrap()[..], b"http://r/");
+        // Anything else after the bytes is not read.
+        let d = br#"1.2.3.4 - - [07/Dec/2016:11:05:07 +0000] "GET / HTTP/1.1" 200 5 1234 "x""#;
+        assert_eq!(ev(d, Variant::Common).user_agent, None);
+    }
+
+    #[test]
+    fn mixed_tries_the_other_variants_and_counts_each() {
+        let combined = br#"1.2.3.4 - - [07/Dec/2016:11:05:07 +0000] "GET /a HTTP/1.1" 200 5 "-" "ua""#;
+        let vhost = br#"www.example.test:443 1.2.3.4 - - [07/Dec/2016:11:05:07 +0000] "GET /b HTTP/1.1" 200 5 "-" "ua""#;
+        let common = br#"1.2.3.4 - - [07/Dec/2016:11:05:07 +0000] "GET /c HTTP/1.1" 200 -"#;
+        let mut m = Mixed::new(Variant::Combined, ClientRule::First);
+        assert_eq!(m.tried(), "combined, vhost or common");
+        for l in [&combined[..], combined, vhost, common] {
+            assert!(matches!(m.parse(l), Ok(Parsed::Event(_))), "{}", String::from_utf8_lossy(l));
+        }
+        let Ok(Parsed::Event(e)) = m.parse(vhost) else { panic!() };
+        assert_eq!(&e.host.unwrap()[..], b"www.example.test");
+        assert_eq!(m.read_as(), [("combined", 2), ("vhost", 2), ("common", 1)]);
+        // A line none reads keeps the detected variant's reason.
+        assert_eq!(m.parse(b"garbage").unwrap_err(), "no [time] field");
+        // Detected common: combined lines read by it count as combined.
+        let mut m = Mixed::new(Variant::Common, ClientRule::First);
+        assert_eq!(m.tried(), "common, vhost or combined");
+        for l in [&common[..], combined] {
+            m.parse(l).unwrap();
+        }
+        assert_eq!(m.read_as(), [("common", 1), ("vhost", 0), ("combined", 1)]);
     }
 
     #[test]
@@ -473,7 +673,7 @@ mod tests {
             (br#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 2x0 1"#, "quote"),
             (br#"1.2.3.4 - - [99/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1"#, "time"),
         ] {
-            let e = parse_line(l, Variant::Combined, &mut ClfDay::default()).unwrap_err();
+            let e = parse_line(l, Variant::Combined, ClientRule::First, &mut ClfDay::default()).unwrap_err();
             assert!(e.contains(why), "{e}");
         }
     }
@@ -482,7 +682,7 @@ mod tests {
         #[test]
         fn any_bytes_any_variant_no_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
             for v in [Variant::Common, Variant::Combined, Variant::Vhost] {
-                let _ = parse_line(&bytes, v, &mut ClfDay::default());
+                let _ = parse_line(&bytes, v, ClientRule::First, &mut ClfDay::default());
             }
         }
 
@@ -544,7 +744,7 @@ mod tests {
                 }
             }
             for v in [Variant::Common, Variant::Combined, Variant::Vhost] {
-                let general = general_line(&l, v, &mut ClfDay::default());
+                let general = general_line(&l, v, ClientRule::First, &mut ClfDay::default());
                 match plain_line(&l, v, &mut ClfDay::default()) {
                     Some(ev) => match general {
                         Ok(Parsed::Event(g)) => proptest::prop_assert_eq!(ev, g),
@@ -563,7 +763,7 @@ mod tests {
             l.extend(&junk);
             l.extend(&base[cut.min(base.len())..]);
             for v in [Variant::Common, Variant::Combined, Variant::Vhost] {
-                if let Ok(Parsed::Event(ev)) = parse_line(&l, v, &mut ClfDay::default()) {
+                if let Ok(Parsed::Event(ev)) = parse_line(&l, v, ClientRule::First, &mut ClfDay::default()) {
                     // Whatever parsed is written as valid JSON.
                     let mut out = vec![];
                     ev.write(&mut out, b"s:1", None, &super::super::event::EmitOptions::default());

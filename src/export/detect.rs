@@ -134,7 +134,7 @@ mod tests {
         let less = [good, bad, bad].join("\n");
         assert!(detect(&lines(&less), &o).is_err());
         // A mapping given with --field takes part in detection.
-        let mapped = ParserOptions { fields: vec!["uri=nothing".parse().unwrap()] };
+        let mapped = ParserOptions { fields: vec!["uri=nothing".parse().unwrap()], ..Default::default() };
         assert_eq!(detect(&lines(&less), &mapped), Ok(Format::Json));
     }
 

@@ -19,6 +19,8 @@ pub struct RawEvent<'a> {
     pub host: Option<Cow<'a, [u8]>>,
     /// The client address.
     pub client: Option<Cow<'a, [u8]>>,
+    /// An X-Forwarded-For chain as logged (`203.0.113.9, 10.0.0.1`), when the log carries one.
+    pub forwarded_for: Option<Cow<'a, [u8]>>,
     /// The method.
     pub method: Option<Cow<'a, [u8]>>,
     /// The request target as logged: a path (possibly absolute-form `http://h/p`), with or without its
@@ -70,6 +72,8 @@ pub struct Parts<'a> {
     pub host: Option<&'a [u8]>,
     /// The client.
     pub client: Option<&'a [u8]>,
+    /// The X-Forwarded-For chain.
+    pub forwarded_for: Option<&'a [u8]>,
     /// The method.
     pub method: Option<&'a [u8]>,
     /// The path as logged, without the query.
@@ -152,6 +156,7 @@ impl RawEvent<'_> {
             time: self.time,
             host: present(&self.host).or(opts.default_host.as_deref().map(str::as_bytes)),
             client: present(&self.client),
+            forwarded_for: present(&self.forwarded_for),
             method: present(&self.method),
             path,
             query: query.filter(|q| !q.is_empty()),
@@ -170,7 +175,7 @@ impl RawEvent<'_> {
         out.reserve(
             160 + p.path.len()
                 + source.len()
-                + [p.host, p.client, p.method, p.query, p.user_agent, p.referer]
+                + [p.host, p.client, p.forwarded_for, p.method, p.query, p.user_agent, p.referer]
                     .iter()
                     .map(|v| v.map_or(0, <[u8]>::len))
                     .sum::<usize>(),
@@ -185,6 +190,9 @@ impl RawEvent<'_> {
         }
         if let Some(v) = p.client {
             o.str("client", v, TEXT_ESC);
+        }
+        if let Some(v) = p.forwarded_for {
+            o.str("forwarded_for", v, TEXT_ESC);
         }
         if let Some(v) = p.method {
             o.str("method", v, TEXT_ESC);

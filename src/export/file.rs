@@ -256,6 +256,7 @@ pub fn read_file<S: Sink>(
     let name = input.name.clone();
     totals.files += 1;
     let mut reader = input.into_reader();
+    skip_bom(&mut reader, &name)?;
 
     // For auto-detection, read a sample of lines, decide, then put them back in front of the rest.
     let format = if o.format == Format::Auto {
@@ -279,10 +280,17 @@ pub fn read_file<S: Sink>(
         o.format
     };
     let server = format.server();
-    let make_handler =
-        || -> Result<Handler<S>> { Ok(Handler { parser: format.parser(&o.parser)?, sink: make_sink() }) };
+    let detected = o.format == Format::Auto;
+    let make_parser = || if detected { format.detected_parser(&o.parser) } else { format.parser(&o.parser) };
+    let make_handler = || -> Result<Handler<S>> { Ok(Handler { parser: make_parser()?, sink: make_sink() }) };
+    // What a bad line was not: the format, or each format a detected CLF-family file was tried as.
+    let tried = match format.clf_variant() {
+        Some(v) if detected => super::clf::Mixed::new(v, o.parser.client).tried(),
+        _ => format.name().to_string(),
+    };
 
     let mut st = FileStats::default();
+    let mut read_as: Vec<(&'static str, u64)> = Vec::new();
     let mut shown = 0u64;
     let report = |bad: &[BadLine], shown: &mut u64| {
         for (no, why, truncated) in bad {
@@ -290,7 +298,7 @@ pub fn read_file<S: Sink>(
                 cli::warn(NAME, format_args!("{name}:{no}: truncated last line skipped ({why})"));
             } else if *shown < o.show_bad {
                 *shown += 1;
-                cli::warn(NAME, format_args!("{name}:{no}: not {}: {why}", format.name()));
+                cli::warn(NAME, format_args!("{name}:{no}: not {tried}: {why}"));
             }
         }
     };
@@ -311,6 +319,7 @@ pub fn read_file<S: Sink>(
             }
         }
         write(&h.sink.take_output())?;
+        add_read_as(&mut read_as, h.parser.read_as());
         vec![h.sink]
     } else {
         let bufs = par::Buffers::default();
@@ -342,8 +351,23 @@ pub fn read_file<S: Sink>(
                 Ok(())
             },
         )?;
-        handlers.into_iter().filter_map(Result::ok).map(|h| h.sink).collect()
+        let handlers: Vec<_> = handlers.into_iter().filter_map(Result::ok).collect();
+        handlers.iter().for_each(|h| add_read_as(&mut read_as, h.parser.read_as()));
+        handlers.into_iter().map(|h| h.sink).collect()
     };
+    // A file read as more than one format says how many lines each read.
+    if read_as.iter().filter(|(_, n)| *n > 0).count() > 1 && !o.quiet {
+        read_as.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
+        let parts: Vec<String> = read_as
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(f, n)| format!("{} as {f}", cli::thousands(*n)))
+            .collect();
+        cli::warn(
+            NAME,
+            format_args!("{name}: the format changes within the file: lines read {}", parts.join(", ")),
+        );
+    }
 
     totals.lines += st.lines;
     totals.events += st.events;
@@ -363,11 +387,10 @@ pub fn read_file<S: Sink>(
         let pct = 100.0 * st.bad as f64 / counted.max(1) as f64;
         if pct > o.max_bad {
             bail!(
-                "{name}: {} of {} lines ({pct:.1}%) are not valid {} lines, more than --max-bad {}%; \
+                "{name}: {} of {} lines ({pct:.1}%) are not valid {tried} lines, more than --max-bad {}%; \
                  is this the right --format?",
                 cli::thousands(st.bad),
                 cli::thousands(counted),
-                format.name(),
                 o.max_bad
             );
         }
@@ -379,6 +402,26 @@ pub fn read_file<S: Sink>(
         cli::warn(NAME, format_args!("{name}: no requests in {} lines", st.lines));
     }
     Ok(sinks)
+}
+
+/// Sums per-format line counts of several workers' parsers.
+fn add_read_as(total: &mut Vec<(&'static str, u64)>, part: Vec<(&'static str, u64)>) {
+    for (f, n) in part {
+        match total.iter_mut().find(|(t, _)| *t == f) {
+            Some((_, t)) => *t += n,
+            None => total.push((f, n)),
+        }
+    }
+}
+
+/// Drops a UTF-8 byte-order mark at the start of the input (Windows tools write one; it would otherwise
+/// stick to the first line's first field, the client address).
+fn skip_bom(reader: &mut Box<dyn BufRead + Send>, name: &str) -> Result<()> {
+    let head = reader.fill_buf().map_err(|e| anyhow::anyhow!("{name}: read error: {e}"))?;
+    if head.starts_with(b"\xEF\xBB\xBF") {
+        reader.consume(3);
+    }
+    Ok(())
 }
 
 /// Reads whole lines until there are [`detect::SAMPLE_LINES`] or the input ends: (bytes, at end).

@@ -51,6 +51,12 @@ pub type ParseResult<'a> = Result<Parsed<'a>, Cow<'static, str>>;
 pub trait LineParser {
     /// Parses one line (without its line ending).
     fn parse<'a>(&mut self, line: &'a [u8]) -> ParseResult<'a>;
+
+    /// For a parser that reads several formats (`--format auto` on the CLF family): how many lines
+    /// each format read, by format name. Empty for a parser of one format.
+    fn read_as(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
 }
 
 /// The formats `--format` accepts.
@@ -111,9 +117,9 @@ impl Format {
     /// A fresh parser for this format.
     pub fn parser(self, opts: &ParserOptions) -> Result<Box<dyn LineParser + Send>> {
         Ok(match self {
-            Format::Combined | Format::Nginx => Box::new(clf::Clf::new(clf::Variant::Combined)),
-            Format::Common => Box::new(clf::Clf::new(clf::Variant::Common)),
-            Format::Vhost => Box::new(clf::Clf::new(clf::Variant::Vhost)),
+            Format::Combined | Format::Nginx => Box::new(clf::Clf::new(clf::Variant::Combined, opts.client)),
+            Format::Common => Box::new(clf::Clf::new(clf::Variant::Common, opts.client)),
+            Format::Vhost => Box::new(clf::Clf::new(clf::Variant::Vhost, opts.client)),
             Format::Iis => Box::new(w3c::W3c::new(w3c::Flavor::Iis)),
             Format::Cloudfront => Box::new(w3c::W3c::new(w3c::Flavor::CloudFront)),
             Format::Alb => Box::new(alb::Alb),
@@ -125,6 +131,27 @@ impl Format {
             }
             Format::Auto => bail!("auto is resolved per file before parsing"),
         })
+    }
+
+    /// The CLF variant this format reads, for the formats of that family.
+    pub fn clf_variant(self) -> Option<clf::Variant> {
+        match self {
+            Format::Combined | Format::Nginx => Some(clf::Variant::Combined),
+            Format::Common => Some(clf::Variant::Common),
+            Format::Vhost => Some(clf::Variant::Vhost),
+            _ => None,
+        }
+    }
+
+    /// The parser for a file whose format `--format auto` detected as `self`. A detected CLF-family
+    /// format reads each line the others of the family read too, when its own reading fails (a file
+    /// whose format changed mid-file, or several sites' logs in one); any other format reads as
+    /// [`Format::parser`]. With `--format` given, lines are held to that format.
+    pub fn detected_parser(self, opts: &ParserOptions) -> Result<Box<dyn LineParser + Send>> {
+        match self.clf_variant() {
+            Some(v) => Ok(Box::new(clf::Mixed::new(v, opts.client))),
+            None => self.parser(opts),
+        }
     }
 
     /// True when `#` header lines change how the following lines read (W3C `#Fields` and `#Date`): such
@@ -145,6 +172,21 @@ impl Format {
 pub struct ParserOptions {
     /// `--field NAME=KEY` mappings for the JSON formats, in command-line order.
     pub fields: Vec<json::Mapping>,
+    /// Which address of an X-Forwarded-For chain in the client field is the client (`--client`).
+    pub client: ClientRule,
+}
+
+/// Which address of a client field that holds an X-Forwarded-For chain (`203.0.113.9, 10.0.0.1`, as
+/// logged by an Nginx `log_format` that starts with `$http_x_forwarded_for`) the event's `client` is.
+/// The whole chain is kept in `forwarded_for` either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ClientRule {
+    /// The first address: the original client as the chain tells it. The client wrote that header
+    /// itself and can forge it, unless the first proxy replaces it.
+    #[default]
+    First,
+    /// The last address: the one the nearest proxy saw, which a client cannot forge past that proxy.
+    Last,
 }
 
 /// Examples shown by `--help` and the man page.
@@ -245,7 +287,21 @@ it names x-edge-location or the data lines are tab-separated, else iis. Lines th
 Otherwise alb (lines start with a connection type such as http, https, h2, grpcs, ws, wss, then an
 ISO time), vhost, combined, common, and headerless iis and cloudfront compete: the format that reads
 the most sample lines wins, the more specific one on a tie. A format must read at least half of the
-sample and at least one request in it, or detection fails and asks for --format.",
+sample and at least one request in it, or detection fails and asks for --format.
+
+A detected vhost, combined or common file is read line by line as that format, and a line it cannot
+read is tried as the other two before it counts as bad: real files change format mid-file (a
+LogFormat edited, several sites' logs in one file, host:port added for one virtual host). When more
+than one format read lines, the end of the file is accounted for on stderr (\"the format changes
+within the file: lines read 1,200 as combined, 40 as vhost\"), and bad lines name every format tried.
+A given --format holds every line to that format.
+
+The CLF family also reads: a client field that is an X-Forwarded-For chain (\"203.0.113.9, 10.0.0.1
+- - [...]\", from an Nginx log_format starting with $http_x_forwarded_for; the chain goes to
+forwarded_for and --client picks the client), fields appended after the user agent (ignored), a
+common line followed by a referer and user agent (read as combined), - for bytes, IPv6 clients, any
+UTC offset, CRLF line ends and a UTF-8 byte-order mark. IIS and CloudFront X-Forwarded-For columns
+(cs(X-Forwarded-For), X-Forwarded-For, x-forwarded-for) go to forwarded_for; c-ip stays the client.",
     ),
     (
         "OUTPUT",
@@ -313,6 +369,11 @@ pub struct ReadArgs {
     #[arg(long = "field", value_name = "NAME=KEY")]
     pub fields: Vec<json::Mapping>,
 
+    /// Which address of an X-Forwarded-For chain logged as the client (`a, b, c - - [...]`) becomes
+    /// `client`; the whole chain goes to `forwarded_for`.
+    #[arg(long, value_enum, value_name = "RULE", default_value = "first")]
+    pub client: ClientRule,
+
     /// Host for requests whose log line names none (common and combined logs carry no host).
     #[arg(long, value_name = "NAME")]
     pub host: Option<String>,
@@ -335,6 +396,7 @@ impl ReadArgs {
     pub fn is_default(&self) -> bool {
         self.format == Format::Auto
             && self.fields.is_empty()
+            && self.client == ClientRule::First
             && self.host.is_none()
             && self.server.is_none()
             && self.max_bad == 10.0
@@ -356,7 +418,7 @@ impl ReadArgs {
         }
         Ok(file::ReadOptions {
             format: self.format,
-            parser: ParserOptions { fields: self.fields.clone() },
+            parser: ParserOptions { fields: self.fields.clone(), client: self.client },
             emit: EmitOptions { default_host: self.host.clone(), server: self.server.clone() },
             max_bad: self.max_bad,
             show_bad: self.show_bad,

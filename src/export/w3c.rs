@@ -80,6 +80,7 @@ struct Columns {
     sitename: Option<usize>,
     host_header: Option<usize>,
     x_host_header: Option<usize>,
+    forwarded_for: Option<usize>,
     /// How many columns the header declares.
     count: usize,
     /// One more than the largest index above: a line needs at least this many values.
@@ -107,13 +108,22 @@ impl Columns {
                 b"s-sitename" => &mut c.sitename,
                 b"cs-host" | b"cs(host)" => &mut c.host_header,
                 b"x-host-header" => &mut c.x_host_header,
+                // IIS custom field (Advanced Logging or IIS 10's enhanced logging), CloudFront's column.
+                b"cs(x-forwarded-for)" | b"x-forwarded-for" => &mut c.forwarded_for,
                 _ => continue,
             };
             // A name given twice: the first one counts.
             if slot.is_none() {
                 *slot = Some(i);
-                c.needed = c.needed.max(i + 1);
             }
+        }
+        // X-Forwarded-For is read when the line has it (CloudFront lines of older layouts stop before).
+        for i in [c.date, c.time, c.client, c.method, c.stem, c.uri, c.query, c.status, c.bytes]
+            .into_iter()
+            .chain([c.user_agent, c.referer, c.sitename, c.host_header, c.x_host_header])
+            .flatten()
+        {
+            c.needed = c.needed.max(i + 1);
         }
         c
     }
@@ -218,7 +228,9 @@ impl LineParser for W3c {
             _ => {}
         }
         let spans = &self.spans;
-        let get = |i: Option<usize>| -> Option<&'a [u8]> { i.map(|i| &line[spans[i].0..spans[i].1]) };
+        let get = |i: Option<usize>| -> Option<&'a [u8]> {
+            i.and_then(|i| spans.get(i)).map(|&(a, b)| &line[a..b])
+        };
         build(self.flavor, cols, get, self.header_date.as_ref(), &mut self.day)
     }
 }
@@ -263,6 +275,7 @@ fn build<'a>(
         Flavor::Iis => {
             ev.user_agent = present(get(cols.user_agent)).map(plus_to_space);
             ev.referer = present(get(cols.referer)).map(plus_to_space);
+            ev.forwarded_for = present(get(cols.forwarded_for)).map(plus_to_space);
             ev.host = present(get(cols.sitename))
                 .or_else(|| present(get(cols.host_header)).map(strip_port))
                 .map(Cow::Borrowed);
@@ -270,6 +283,7 @@ fn build<'a>(
         Flavor::CloudFront => {
             ev.user_agent = present(get(cols.user_agent)).map(percent_decode_once);
             ev.referer = present(get(cols.referer)).map(percent_decode_once);
+            ev.forwarded_for = present(get(cols.forwarded_for)).map(percent_decode_once);
             ev.host = present(get(cols.x_host_header))
                 .or_else(|| present(get(cols.host_header)))
                 .map(|h| Cow::Borrowed(strip_port(h)));

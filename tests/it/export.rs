@@ -103,13 +103,19 @@ fn a_few_bad_lines_are_shown_and_skipped() {
     ok(&out);
     assert_eq!(json_lines(&stdout(&out)).len(), 93);
     let err = stderr(&out);
-    assert!(err.contains("<stdin>:8: not combined: "), "{err}");
-    assert_eq!(err.matches(": not combined: ").count(), 3, "{err}");
+    // Detected as combined, each bad line was tried as the rest of the family too.
+    assert!(err.contains("<stdin>:8: not combined, vhost or common: "), "{err}");
+    assert_eq!(err.matches(": not combined, vhost or common: ").count(), 3, "{err}");
     assert!(err.contains("4 more unparseable lines not shown"), "{err}");
     assert!(err.contains("7 unparseable"), "{err}");
     // Over the threshold it fails.
     let out = run("log-export", &["--max-bad", "5"], data.as_bytes());
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("are not valid combined, vhost or common lines"), "{}", stderr(&out));
+    // A given format holds every line to itself, and says so.
+    let out = run("log-export", &["--format", "combined", "--show-bad", "1"], data.as_bytes());
+    ok(&out);
+    assert!(stderr(&out).contains("<stdin>:8: not combined: "), "{}", stderr(&out));
 }
 
 #[test]
@@ -167,4 +173,52 @@ fn missing_file_names_it() {
     let out = util::cmd("log-export").arg("/nonexistent/access.log").stdin(Stdio::null()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).starts_with("log-export: /nonexistent/access.log: cannot open"), "{}", stderr(&out));
+}
+
+/// A file whose format changes mid-file, written by Windows tools (a byte-order mark, CRLF), with an
+/// X-Forwarded-For chain as the client: every line is read, on one core and on several, and the end of
+/// the file says which format read how many lines.
+#[test]
+fn a_format_change_mid_file_is_read_and_accounted_for() {
+    let mut data = String::from("\u{feff}");
+    for i in 0..400 {
+        let t = format!("[07/Dec/2016:10:{:02}:{:02} +0530]", i / 60, i % 60);
+        data.push_str(&match i % 8 {
+            // The sample (and most of the file) is combined.
+            0..=4 => format!("192.0.2.{} - - {t} \"GET /c/{i} HTTP/1.1\" 200 5 \"-\" \"ua\"\r\n", i % 250),
+            5 => format!(
+                "www.example.test:443 192.0.2.1 - - {t} \"GET /v/{i} HTTP/1.1\" 200 5 \"-\" \"ua\"\r\n"
+            ),
+            6 => {
+                format!("203.0.113.9, 10.0.0.1 - - {t} \"GET /x/{i} HTTP/1.1\" 200 5 \"-\" \"ua\" \"-\"\r\n")
+            }
+            _ => format!("192.0.2.7 - - {t} \"GET /m/{i} HTTP/1.0\" 404 -\r\n"),
+        });
+    }
+    for threads in ["1", "2"] {
+        let out = run("log-export", &["--threads", threads, "--max-bad", "0"], data.as_bytes());
+        ok(&out);
+        let ev = json_lines(&stdout(&out));
+        assert_eq!(ev.len(), 400);
+        assert_eq!(ev[0]["client"], "192.0.2.0", "the byte-order mark is not part of the client");
+        assert_eq!(ev[0]["time"], "2016-12-07T04:30:00Z");
+        assert_eq!(ev[5]["host"], "www.example.test");
+        assert_eq!(ev[6]["client"], "203.0.113.9");
+        assert_eq!(ev[6]["forwarded_for"], "203.0.113.9, 10.0.0.1");
+        assert_eq!(ev[7]["path"], "/m/7");
+        assert_eq!(ev[7].get("bytes"), None);
+        assert!(
+            stderr(&out).contains(
+                "the format changes within the file: lines read 300 as combined, 50 as common, 50 as vhost"
+            ),
+            "{}",
+            stderr(&out)
+        );
+        let last = run("log-export", &["--threads", threads, "--client", "last"], data.as_bytes());
+        assert_eq!(json_lines(&stdout(&last))[6]["client"], "10.0.0.1");
+    }
+    // Held to one format, the other lines are bad.
+    let out = run("log-export", &["--format", "combined"], data.as_bytes());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not valid combined lines"), "{}", stderr(&out));
 }

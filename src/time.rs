@@ -158,7 +158,10 @@ impl Timestamp {
     /// [`Timestamp::parse_clf`], remembering the last day and zone seen in `day`: a log's lines share
     /// them for hours, and then only the time of day is left to read.
     pub fn parse_clf_with(s: &[u8], day: &mut ClfDay) -> Option<Self> {
-        if s.len() != 26 || s[2] != b'/' || s[6] != b'/' || s[11] != b':' || s[20] != b' ' {
+        if s.len() != 26 {
+            return Self::parse_clf_fraction(s, day);
+        }
+        if s[2] != b'/' || s[6] != b'/' || s[11] != b':' || s[20] != b' ' {
             return None;
         }
         if s[14] != b':' || s[17] != b':' {
@@ -190,6 +193,20 @@ impl Timestamp {
             }
         };
         Some(Timestamp(base + (i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(sec)) * 1000))
+    }
+
+    /// A CLF time with fractional seconds, `10/Oct/2000:13:55:36.875 -0700` (Splunk's own access log,
+    /// Apache's `%{%d/%b/%Y:%T}t.%{msec_frac}t %{%z}t`), read to the millisecond.
+    fn parse_clf_fraction(s: &[u8], day: &mut ClfDay) -> Option<Self> {
+        let frac = s.get(20..s.len().checked_sub(6)?)?.strip_prefix(b".")?;
+        if frac.is_empty() || frac.len() > 9 || !frac.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let mut whole = [0u8; 26];
+        whole[..20].copy_from_slice(&s[..20]);
+        whole[20..].copy_from_slice(&s[s.len() - 6..]);
+        let ms = frac.iter().chain(b"00").take(3).fold(0, |a, &d| a * 10 + i64::from(d - b'0'));
+        Some(Timestamp(Self::parse_clf_with(&whole, day)?.0 + ms))
     }
 
     /// Parses the W3C pair `date time` (`2026-10-01`, `13:55:36` or `13:55:36.123`), which IIS,

@@ -138,6 +138,11 @@ impl LineParser for Mixed {
 }
 
 fn parse_line<'a>(line: &'a [u8], variant: Variant, client: ClientRule, day: &mut ClfDay) -> ParseResult<'a> {
+    // No client address starts with `#`: a comment someone wrote into the file (test logs, hand-edited
+    // evidence), not a request and not held against the format.
+    if line.first() == Some(&b'#') {
+        return Ok(Parsed::Header);
+    }
     match plain_line(line, variant, day) {
         Some(ev) => Ok(Parsed::Event(ev)),
         None => general_line(line, variant, client, day),
@@ -149,11 +154,18 @@ fn parse_line<'a>(line: &'a [u8], variant: Variant, client: ClientRule, day: &mu
 fn general_line<'a>(line: &'a [u8], variant: Variant, rule: ClientRule, day: &mut ClfDay) -> ParseResult<'a> {
     let open = find_time_open(line).ok_or("no [time] field")?;
     let head = &line[..open];
-    // The fields before the time, as ranges of `head`, each up to a space.
+    // The fields before the time, as ranges of `head`, each up to a space; a run of spaces is one
+    // separator (lnav's samples have `-  -  [`).
     let mut at = 0;
     let mut field = || -> Option<std::ops::Range<usize>> {
+        while head.get(at) == Some(&b' ') {
+            at += 1;
+        }
         let start = at;
-        let end = memchr::memchr(b' ', head.get(start..)?).map_or(head.len(), |i| start + i);
+        if start >= head.len() {
+            return None;
+        }
+        let end = memchr::memchr(b' ', &head[start..]).map_or(head.len(), |i| start + i);
         at = end + 1;
         Some(start..end)
     };
@@ -163,7 +175,7 @@ fn general_line<'a>(line: &'a [u8], variant: Variant, rule: ClientRule, day: &mu
         if head[v.clone()].contains(&b',') {
             return Err("a comma in the virtual host (an X-Forwarded-For chain?)".into());
         }
-        ev.host = Some(Cow::Borrowed(strip_port(&head[v])));
+        ev.host = Some(Cow::Borrowed(strip_vhost_port(&head[v])));
     }
     let first = field().filter(|c| !c.is_empty()).ok_or("no client address")?;
     // An X-Forwarded-For chain: `a, b, c`, each address but the last followed by a comma.
@@ -174,13 +186,21 @@ fn general_line<'a>(line: &'a [u8], variant: Variant, rule: ClientRule, day: &mu
             _ => break,
         }
     }
-    let _ident = field().ok_or("no ident field")?;
+    let ident = field().ok_or("no ident field")?;
     let _user = field().ok_or("no user field")?;
     if field().is_some() {
-        return Err(match variant {
-            Variant::Vhost => "more fields than vhost_combined has before [time]".into(),
-            _ => "more fields than common/combined has before [time] (vhost_combined?)".into(),
-        });
+        // A user name with a space (`%u` is not escaped: AWStats' test log has `John Begood`): only
+        // where the client is an address and the ident `-`, so that a vhost line without its port
+        // (`www.example.org 192.0.2.1 - - [...]`) is never read as one.
+        let spaced_user = variant != Variant::Vhost
+            && &head[ident] == b"-"
+            && std::str::from_utf8(&head[first.clone()]).is_ok_and(|c| c.parse::<std::net::IpAddr>().is_ok());
+        if !spaced_user {
+            return Err(match variant {
+                Variant::Vhost => "more fields than vhost_combined has before [time]".into(),
+                _ => "more fields than common/combined has before [time] (vhost_combined?)".into(),
+            });
+        }
     }
     let client = &head[first];
     if variant != Variant::Vhost && client.contains(&b':') && looks_like_host_port(client) {
@@ -210,8 +230,9 @@ fn general_line<'a>(line: &'a [u8], variant: Variant, rule: ClientRule, day: &mu
             ev.referer = Some(referer);
             ev.user_agent = Some(ua);
         }
-        // Common: a line that stops after the bytes, or goes on with something else.
-        Err(_) if variant == Variant::Common => {}
+        // Common and vhost: a line that stops after the bytes (Apache's `common`, `vhost_common`), or
+        // goes on with something else.
+        Err(_) if variant != Variant::Combined => {}
         Err(why) => return Err(why.into()),
     }
     split_request(request, ev)
@@ -226,7 +247,12 @@ fn referer_and_agent(rest: &[u8]) -> Result<RefererAgent<'_>, &'static str> {
     let after = after.strip_prefix(b"\"").ok_or("referer is not quoted")?;
     let (referer, after) = quoted(after).ok_or("no closing quote of the referer")?;
     let after = after.strip_prefix(b" \"").ok_or("user agent is not quoted")?;
-    let (ua, _) = quoted(after).ok_or("no closing quote of the user agent")?;
+    let ua = match quoted(after) {
+        Some((ua, _)) => ua,
+        // A user agent cut at the end of the line (plaso's test log has one): the rest of the line.
+        None if !after.contains(&b'"') => unescape(after),
+        None => return Err("no closing quote of the user agent"),
+    };
     Ok((referer, ua))
 }
 
@@ -266,7 +292,7 @@ fn plain_line<'a>(line: &'a [u8], variant: Variant, day: &mut ClfDay) -> Option<
     };
     if variant == Variant::Vhost {
         let v = field(&mut at).filter(|v| !v.is_empty() && find(v, b',').is_none())?;
-        ev.host = Some(Cow::Borrowed(strip_port(v)));
+        ev.host = Some(Cow::Borrowed(strip_vhost_port(v)));
     }
     let client = field(&mut at).filter(|c| !c.is_empty())?;
     if variant != Variant::Vhost && find(client, b':').is_some() && looks_like_host_port(client) {
@@ -276,8 +302,9 @@ fn plain_line<'a>(line: &'a [u8], variant: Variant, day: &mut ClfDay) -> Option<
     if find(client, b',').is_some() {
         return None;
     }
-    field(&mut at)?; // ident
-    field(&mut at)?; // user
+    // Empty fields (a run of spaces) are the general reading's, which takes a run as one separator.
+    field(&mut at).filter(|f| !f.is_empty())?; // ident
+    field(&mut at).filter(|f| !f.is_empty())?; // user
     if line.get(at) != Some(&b'[') {
         return None;
     }
@@ -310,8 +337,9 @@ fn plain_line<'a>(line: &'a [u8], variant: Variant, day: &mut ClfDay) -> Option<
         _ => return None,
     };
     ev.status = status;
-    // Common lines may go on with a referer and user agent (a combined line read as common).
-    if variant != Variant::Common || rest[end..].starts_with(b" \"") {
+    // Common and vhost lines may go on with a referer and user agent (vhost_combined, or a combined
+    // line read as common).
+    if variant == Variant::Combined || rest[end..].starts_with(b" \"") {
         // "referer" "user agent", one space apart; what follows the user agent is not read.
         let rest = rest[end..].strip_prefix(b" \"")?;
         let q = find2(rest, b'"', b'\\')?;
@@ -507,6 +535,21 @@ pub fn strip_port(v: &[u8]) -> &[u8] {
     }
 }
 
+/// The virtual host of `%v:%p`: [`strip_port`], and also an IPv6 address written without brackets
+/// before its port (`2001:db8::1:443`), where what precedes the last `:digits` is itself an address.
+fn strip_vhost_port(v: &[u8]) -> &[u8] {
+    let host = strip_port(v);
+    if host.len() == v.len()
+        && let Some(i) = v.iter().rposition(|&b| b == b':')
+        && i + 1 < v.len()
+        && v[i + 1..].iter().all(u8::is_ascii_digit)
+        && std::str::from_utf8(&v[..i]).is_ok_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok())
+    {
+        return &v[..i];
+    }
+    host
+}
+
 fn looks_like_host_port(v: &[u8]) -> bool {
     // An IPv6 client has several colons; a vhost is `name:port` with one.
     v.iter().filter(|&&b| b == b':').count() == 1 && v.iter().any(u8::is_ascii_alphabetic)
@@ -644,6 +687,44 @@ mod tests {
             m.parse(l).unwrap();
         }
         assert_eq!(m.read_as(), [("common", 1), ("vhost", 0), ("combined", 1)]);
+    }
+
+    #[test]
+    fn shapes_of_real_logs() {
+        // A user name with a space (AWStats' test log), and runs of spaces between fields (lnav's).
+        let e = ev(
+            br#"80.8.55.7 - John Begood [01/Jan/2001:13:01:00 +0100] "GET /a HTTP/1.0" 200 7 "-" "ua""#,
+            Variant::Combined,
+        );
+        assert_eq!((&e.client.unwrap()[..], e.host), (&b"80.8.55.7"[..], None));
+        let e = ev(
+            br#"10.1.10.51 -  -  [23/Dec/2014:21:20:35 +0000] "POST /api HTTP/1.1" 200 - "-" "-"  293"#,
+            Variant::Combined,
+        );
+        assert_eq!(&e.client.unwrap()[..], b"10.1.10.51");
+        // ...but a vhost line without its port is not a user name with a space.
+        let v = br#"www.example.com 1.2.3.4 - theuser [10/Feb/2012:16:42:07 -0500] "GET / HTTP/1.0" 301 368"#;
+        assert!(parse_line(v, Variant::Common, ClientRule::First, &mut ClfDay::default()).is_err());
+        // vhost_common: a vhost line without referer and user agent.
+        let e = ev(v, Variant::Vhost);
+        assert_eq!((&e.host.unwrap()[..], e.user_agent), (&b"www.example.com"[..], None));
+        // An IPv6 virtual host without brackets, before its port.
+        let e = ev(br#"2001:db8:1ce::1:82 203.0.113.1 - - [22/Mar/2009:09:30:31 +0100] "GET / HTTP/1.1" 301 1130 1202"#, Variant::Vhost);
+        assert_eq!(&e.host.unwrap()[..], b"2001:db8:1ce::1");
+        // A user agent cut at the end of the line.
+        let e = ev(br#"10.0.0.1 - - [13/Jan/2016:19:31:16 +0000] "GET / HTTP/1.1" 200 5 "-" "Googlebot/2.1; +http://www.google.com/bot.html"#, Variant::Combined);
+        assert_eq!(&e.user_agent.unwrap()[..], b"Googlebot/2.1; +http://www.google.com/bot.html");
+        // Milliseconds in the time (Splunk's own access log).
+        let e = ev(br#"127.0.0.1 - admin [28/Sep/2016:09:05:26.875 -0700] "GET /services HTTP/1.0" 200 126721 - - - 6ms"#, Variant::Common);
+        assert_eq!(e.time.unwrap().to_string(), "2016-09-28T16:05:26.875Z");
+        // A comment line is not a bad line.
+        let c = parse_line(
+            b"# Request with invalid length",
+            Variant::Combined,
+            ClientRule::First,
+            &mut ClfDay::default(),
+        );
+        assert!(matches!(c, Ok(Parsed::Header)));
     }
 
     #[test]

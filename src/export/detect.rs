@@ -45,7 +45,7 @@ pub fn detect(sample: &[Vec<u8>], opts: &ParserOptions) -> Result<Format, String
     let mut best: Option<(Format, usize)> = None;
     for &f in family(&lines) {
         let Ok(mut p) = f.parser(opts) else { continue };
-        let ok = score(p.as_mut(), &lines);
+        let ok = score(p.as_mut(), &lines, f.clf_variant().is_some());
         if ok > 0 && best.is_none_or(|(_, b)| ok > b) {
             best = Some((f, ok));
         }
@@ -63,22 +63,29 @@ pub fn detect(sample: &[Vec<u8>], opts: &ParserOptions) -> Result<Format, String
     }
 }
 
-/// Lines a parser reads as part of its format (events, headers, request-less lines).
-fn score(p: &mut dyn LineParser, lines: &[&[u8]]) -> usize {
-    let mut events = 0;
+/// Lines a parser reads as part of its format (events, headers, request-less lines). `whole_lines`:
+/// the format's request-less lines are whole log lines read to the end (the CLF family's `"-"` and
+/// TLS-junk requests), so they show the format as well as requests do.
+fn score(p: &mut dyn LineParser, lines: &[&[u8]], whole_lines: bool) -> usize {
+    let mut shown = 0;
     let mut ok = 0;
     for l in lines {
         match p.parse(l) {
             Ok(Parsed::Event(_)) => {
-                events += 1;
+                shown += 1;
+                ok += 1;
+            }
+            Ok(Parsed::NoRequest(_)) if whole_lines => {
+                shown += 1;
                 ok += 1;
             }
             Ok(_) => ok += 1,
             Err(_) => {}
         }
     }
-    // A format that only ever sees headers has not shown it can read requests.
-    if events == 0 { 0 } else { ok }
+    // A format that only ever sees headers (or, for Caddy, other loggers' entries) has not shown it
+    // can read requests.
+    if shown == 0 { 0 } else { ok }
 }
 
 #[cfg(test)]
@@ -136,6 +143,13 @@ mod tests {
         // A mapping given with --field takes part in detection.
         let mapped = ParserOptions { fields: vec!["uri=nothing".parse().unwrap()], ..Default::default() };
         assert_eq!(detect(&lines(&less), &mapped), Ok(Format::Json));
+    }
+
+    #[test]
+    fn a_clf_file_of_request_less_lines_is_still_clf() {
+        // Only TLS handshakes sent to a plain-HTTP port: well-formed lines, no request in them.
+        let tls = r#"1.2.3.4 - - [17/Oct/2023:05:57:49 +1100] " " 400 226 "-" "-""#;
+        assert_eq!(detect(&lines(tls), &ParserOptions::default()), Ok(Format::Combined));
     }
 
     #[test]

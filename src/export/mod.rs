@@ -222,7 +222,12 @@ cs-uri-query (- = none). IIS writes spaces as +; they are turned back into space
 and referer (a literal + there, as in bingbot's +http://, cannot be told apart and becomes a space
 too). host is s-sitename (W3SVC1: the server's own name for the site, which a client cannot forge,
 the same for all of the site's bindings), else cs-host without its port. bytes is sc-bytes. A data
-line whose number of values differs from its #Fields header is an error.
+line whose number of values differs from its #Fields header is an error. A value in double quotes
+(IIS Advanced Logging, cookie columns) is one value, spaces and all, and a run of spaces is one
+separator (IIS writes - for an empty value). IIS Advanced Logging's date-local and time-local are
+read when the header has no date and time; the file does not give their offset, so they are taken
+as UTC, and the times are off by the server's offset (log date and time, which are UTC, where you
+can).
 
 cloudfront: times are UTC; sc-status 000 (the viewer went away first) is status 0. The user agent and
 referer are percent-decoded once (CloudFront encodes space, <, >, \", %, \\, { and }; what the client

@@ -81,6 +81,9 @@ struct Columns {
     host_header: Option<usize>,
     x_host_header: Option<usize>,
     forwarded_for: Option<usize>,
+    /// IIS Advanced Logging's server-local date and time, used when there is no `date`/`time`.
+    date_local: Option<usize>,
+    time_local: Option<usize>,
     /// How many columns the header declares.
     count: usize,
     /// One more than the largest index above: a line needs at least this many values.
@@ -110,12 +113,17 @@ impl Columns {
                 b"x-host-header" => &mut c.x_host_header,
                 // IIS custom field (Advanced Logging or IIS 10's enhanced logging), CloudFront's column.
                 b"cs(x-forwarded-for)" | b"x-forwarded-for" => &mut c.forwarded_for,
+                b"date-local" => &mut c.date_local,
+                b"time-local" => &mut c.time_local,
                 _ => continue,
             };
             // A name given twice: the first one counts.
             if slot.is_none() {
                 *slot = Some(i);
             }
+        }
+        if c.date.is_none() && c.time.is_none() {
+            (c.date, c.time) = (c.date_local, c.time_local);
         }
         // X-Forwarded-For is read when the line has it (CloudFront lines of older layouts stop before).
         for i in [c.date, c.time, c.client, c.method, c.stem, c.uri, c.query, c.status, c.bytes]
@@ -190,6 +198,9 @@ impl LineParser for W3c {
             Flavor::CloudFront => b'\t',
         };
         split_into(line, sep, &mut self.spans);
+        if self.flavor == Flavor::Iis && (self.spans.iter().any(|(a, b)| a == b) || line.contains(&b'"')) {
+            split_iis_slowly(line, &mut self.spans);
+        }
         let n = self.spans.len();
         let cols = match &self.columns {
             Some(c) => c,
@@ -303,6 +314,32 @@ fn split_into(line: &[u8], sep: u8, spans: &mut Vec<(usize, usize)>) {
     spans.push((start, line.len()));
 }
 
+/// IIS values the plain split gets wrong: a run of spaces is one separator (IIS writes `-` for an
+/// empty value, never nothing; plaso's IIS 10 samples have doubled spaces), and a value in double quotes
+/// (IIS Advanced Logging, a cookie column in some IIS 6 logs) is one value with its spaces, without the
+/// quotes.
+fn split_iis_slowly(line: &[u8], spans: &mut Vec<(usize, usize)>) {
+    spans.clear();
+    let n = line.len();
+    let mut i = 0;
+    while i < n {
+        if line[i] == b' ' {
+            i += 1;
+            continue;
+        }
+        if line[i] == b'"'
+            && let Some(close) = (i + 1..n).find(|&j| line[j] == b'"' && (j + 1 == n || line[j + 1] == b' '))
+        {
+            spans.push((i + 1, close));
+            i = close + 1;
+            continue;
+        }
+        let end = memchr::memchr(b' ', &line[i..]).map_or(n, |e| i + e);
+        spans.push((i, end));
+        i = end;
+    }
+}
+
 /// `sc-status`: three digits (CloudFront's `000` is 0), or `-` for none.
 fn parse_status(s: &[u8]) -> Result<Option<u16>, ()> {
     match s {
@@ -380,6 +417,32 @@ mod tests {
             Ok(Parsed::Event(e)) => e,
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn iis_quoted_values_runs_of_spaces_and_local_time() {
+        let mut p = W3c::new(Flavor::Iis);
+        p.parse(b"#Fields:   date-local time-local   s-ip cs-method cs-uri-stem cs-uri-query c-ip cs(User-Agent) cs(Host) sc-status").unwrap();
+        let e = event(p.parse(br#"2012-08-15 17:00:00.363 1.2.3.4 GET /p - "70.95.0.0" "Mozilla/5.0 (Linux; Android 4.4.4)" "xzy.example.com" 200"#));
+        assert_eq!(&e.client.unwrap()[..], b"70.95.0.0");
+        assert_eq!(&e.user_agent.unwrap()[..], b"Mozilla/5.0 (Linux; Android 4.4.4)");
+        assert_eq!(&e.host.unwrap()[..], b"xzy.example.com");
+        assert_eq!(e.time.unwrap().to_string(), "2012-08-15T17:00:00.363Z");
+        let mut p = W3c::new(Flavor::Iis);
+        p.parse(
+            b"#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip sc-status",
+        )
+        .unwrap();
+        let e = event(p.parse(
+            b"2022-01-02 00:01:25 ::1 GET /api/test - 443  testuser fe80::abcd:ef01:2345:6789%eth0 200",
+        ));
+        assert_eq!(&e.client.unwrap()[..], b"fe80::abcd:ef01:2345:6789%eth0");
+        assert_eq!(e.status, Some(200));
+        // date and time, when present, win over the local pair.
+        let mut p = W3c::new(Flavor::Iis);
+        p.parse(b"#Fields: date-local time-local date time cs-uri-stem").unwrap();
+        let e = event(p.parse(b"2026-10-15 15:00:00 2026-10-15 13:00:00 /a"));
+        assert_eq!(e.time.unwrap().to_string(), "2026-10-15T13:00:00Z");
     }
 
     #[test]

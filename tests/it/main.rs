@@ -1,5 +1,6 @@
 //! One integration-test binary (one link): every module runs the real binaries through real pipes.
 
+mod corpus;
 mod cron;
 mod diff;
 mod export;

@@ -79,6 +79,8 @@ impl LineParser for Clf {
 pub struct Mixed {
     /// The detected variant first, then the others.
     order: [Variant; 3],
+    /// Where `Combined` is in `order`.
+    combined: usize,
     client: ClientRule,
     day: ClfDay,
     /// Lines read, in `order`.
@@ -91,19 +93,25 @@ impl Mixed {
         let mut order = Variant::ALL;
         let i = order.iter().position(|&v| v == detected).unwrap_or(0);
         order[..=i].rotate_right(1);
-        Mixed { order, client, day: ClfDay::default(), read: [0; 3] }
+        let combined = order.iter().position(|&v| v == Variant::Combined).unwrap_or(0);
+        Mixed { order, combined, client, day: ClfDay::default(), read: [0; 3] }
     }
 
-    /// Counts a line read as `self.order[i]`; a common reading that found a user agent read a
-    /// combined line.
-    fn count(&mut self, i: usize, p: &Parsed<'_>) {
-        let v = match (self.order[i], p) {
-            (Variant::Common, Parsed::Event(ev)) if ev.user_agent.is_some() => Variant::Combined,
-            (v, _) => v,
-        };
-        if let Some(j) = self.order.iter().position(|&o| o == v) {
-            self.read[j] += 1;
+    /// A line the detected variant rejected (`why`): tried as the others, most specific first. Out of
+    /// line, so that the usual line's path stays as short as [`Clf`]'s.
+    #[cold]
+    #[inline(never)]
+    fn fallback<'a>(&mut self, line: &'a [u8], why: std::borrow::Cow<'static, str>) -> ParseResult<'a> {
+        for i in 1..self.order.len() {
+            if let Ok(p) = parse_line(line, self.order[i], self.client, &mut self.day) {
+                let as_combined = self.order[i] == Variant::Common
+                    && matches!(&p, Parsed::Event(ev) if ev.user_agent.is_some());
+                self.read[if as_combined { self.combined } else { i }] += 1;
+                return Ok(p);
+            }
         }
+        // The detected variant's reason; the caller's message names the variants tried.
+        Err(why)
     }
 
     /// The variants tried, in order, for messages: `vhost, combined or common`.
@@ -115,21 +123,15 @@ impl Mixed {
 
 impl LineParser for Mixed {
     fn parse<'a>(&mut self, line: &'a [u8]) -> ParseResult<'a> {
-        let why = match parse_line(line, self.order[0], self.client, &mut self.day) {
+        match parse_line(line, self.order[0], self.client, &mut self.day) {
             Ok(p) => {
-                self.count(0, &p);
-                return Ok(p);
+                let as_combined = self.order[0] == Variant::Common
+                    && matches!(&p, Parsed::Event(ev) if ev.user_agent.is_some());
+                self.read[if as_combined { self.combined } else { 0 }] += 1;
+                Ok(p)
             }
-            Err(why) => why,
-        };
-        for i in 1..self.order.len() {
-            if let Ok(p) = parse_line(line, self.order[i], self.client, &mut self.day) {
-                self.count(i, &p);
-                return Ok(p);
-            }
+            Err(why) => self.fallback(line, why),
         }
-        // The detected variant's reason; the caller's message names the variants tried.
-        Err(why)
     }
 
     fn read_as(&self) -> Vec<(&'static str, u64)> {
@@ -284,27 +286,28 @@ fn plain_line<'a>(line: &'a [u8], variant: Variant, day: &mut ClfDay) -> Option<
     // The fields before the time, each up to a space. The general reading finds the time at the first
     // " [", so no field after the first may start with '['.
     let mut at = 0;
-    let field = |at: &mut usize| -> Option<&'a [u8]> {
+    // `stop`: a byte the field must not hold, looked for in the same search as the space (a comma: an
+    // X-Forwarded-For chain, the general reading's).
+    let field = |at: &mut usize, stop: u8| -> Option<&'a [u8]> {
         let (first, f) = (*at == 0, &line[*at..]);
-        let sp = find(f, b' ')?;
+        let sp = find2(f, b' ', stop)?;
+        if f[sp] != b' ' {
+            return None;
+        }
         *at += sp + 1;
         (first || f.first() != Some(&b'[')).then_some(&f[..sp])
     };
     if variant == Variant::Vhost {
-        let v = field(&mut at).filter(|v| !v.is_empty() && find(v, b',').is_none())?;
+        let v = field(&mut at, b',').filter(|v| !v.is_empty())?;
         ev.host = Some(Cow::Borrowed(strip_vhost_port(v)));
     }
-    let client = field(&mut at).filter(|c| !c.is_empty())?;
+    let client = field(&mut at, b',').filter(|c| !c.is_empty())?;
     if variant != Variant::Vhost && find(client, b':').is_some() && looks_like_host_port(client) {
         return None;
     }
-    // An X-Forwarded-For chain is the general reading's.
-    if find(client, b',').is_some() {
-        return None;
-    }
     // Empty fields (a run of spaces) are the general reading's, which takes a run as one separator.
-    field(&mut at).filter(|f| !f.is_empty())?; // ident
-    field(&mut at).filter(|f| !f.is_empty())?; // user
+    field(&mut at, b' ').filter(|f| !f.is_empty())?; // ident
+    field(&mut at, b' ').filter(|f| !f.is_empty())?; // user
     if line.get(at) != Some(&b'[') {
         return None;
     }

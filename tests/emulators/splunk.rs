@@ -702,11 +702,11 @@ pub fn parse_time(v: &str, now_ms: i64, what: &str) -> Result<i64, String> {
                     }
                     "mon" | "month" => {
                         let (y, m, _) = webshell_hunt::time::civil_from_days(days);
-                        webshell_hunt::time::days_from_civil(y, m, 1) * 86_400
+                        webshell_hunt::time::days_from_civil(y, m, 1).expect("a date") * 86_400
                     }
                     "y" | "year" => {
                         let (y, _, _) = webshell_hunt::time::civil_from_days(days);
-                        webshell_hunt::time::days_from_civil(y, 1, 1) * 86_400
+                        webshell_hunt::time::days_from_civil(y, 1, 1).expect("a date") * 86_400
                     }
                     u => {
                         let secs = unit_secs(u).ok_or_else(bad)?;

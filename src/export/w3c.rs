@@ -198,7 +198,12 @@ impl LineParser for W3c {
             Flavor::CloudFront => b'\t',
         };
         split_into(line, sep, &mut self.spans);
-        if self.flavor == Flavor::Iis && (self.spans.iter().any(|(a, b)| a == b) || line.contains(&b'"')) {
+        // Only a line the plain split does not fit is split again: a quote in an ordinary line is the
+        // client's (an attack payload in the query or user agent), never a reason to join values.
+        let declared = self.columns.as_ref().unwrap_or(&self.default).count;
+        if self.flavor == Flavor::Iis
+            && (self.spans.len() != declared || self.spans.iter().any(|(a, b)| a == b))
+        {
             split_iis_slowly(line, &mut self.spans);
         }
         let n = self.spans.len();
@@ -438,6 +443,9 @@ mod tests {
         ));
         assert_eq!(&e.client.unwrap()[..], b"fe80::abcd:ef01:2345:6789%eth0");
         assert_eq!(e.status, Some(200));
+        // A quote in an ordinary line is the client's: the values stay apart.
+        let e = event(p.parse(br#"2022-01-02 00:01:25 ::1 GET /a.aspx "x=${#a}" 443 - 192.0.2.1 200"#));
+        assert_eq!((&e.target[..], &e.query.unwrap()[..]), (&b"/a.aspx"[..], &br#""x=${#a}""#[..]));
         // date and time, when present, win over the local pair.
         let mut p = W3c::new(Flavor::Iis);
         p.parse(b"#Fields: date-local time-local date time cs-uri-stem").unwrap();

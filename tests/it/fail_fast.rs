@@ -43,6 +43,8 @@ fn fails_fast(what: &str, (o, took): (Output, Duration), needle: &str) {
     assert!(took < Duration::from_secs(2), "{what}: took {took:?}: {e}");
     assert!(!e.contains("retrying"), "{what}: retried: {e}");
     assert!(e.contains(needle), "{what}: no {needle:?} in: {e}");
+    // The figure, for `cargo test fail_fast -- --nocapture`.
+    eprintln!("{what}: exit 2 after {took:.2?}");
 }
 
 #[test]

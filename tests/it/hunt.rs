@@ -162,3 +162,48 @@ fn planted_shells_top_the_list_on_a_wordpress_shop() {
         .expect("new admin page reported");
     assert!(admin >= truth.len());
 }
+
+/// Behind a proxy that logs the X-Forwarded-For chain as the client, `--client` chooses whose address
+/// the findings show, the same in one process and in the pipeline; and a file with more unreadable
+/// lines than `--max-bad` allows is refused by both.
+#[test]
+fn client_rule_and_max_bad_reach_the_reading_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = String::new();
+    for d in 1..=9 {
+        log.push_str(&format!(
+            "192.0.2.7, 10.0.0.1 - - [0{d}/Oct/2026:10:00:00 +0000] \"GET /index.html HTTP/1.1\" 200 900 \"-\" \"ua\" \"-\"\n"
+        ));
+    }
+    log.push_str(
+        "203.0.113.9, 10.0.0.1 - - [09/Oct/2026:11:00:00 +0000] \"POST /uploads/x.php HTTP/1.1\" 200 12 \"-\" \"curl/8\"\n",
+    );
+    let path = util::write(dir.path(), "proxied.log", &log);
+    let p = path.to_str().unwrap();
+    for mode in ["--json", "--pipeline"] {
+        let clients = |extra: &[&str]| -> Vec<String> {
+            let mut args = vec![mode, "--json", "--learn-until", "2026-10-05T00:00:00Z"];
+            args.extend(extra);
+            args.push(p);
+            let out = hunt(&args);
+            ok(&out);
+            let f = json_lines(&stdout(&out));
+            let shell = f.iter().find(|f| f["template"] == "/uploads/x.php").expect("the new script");
+            shell["clients"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["value"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(clients(&[]), ["203.0.113.9"], "{mode}");
+        assert_eq!(clients(&["--client", "last"]), ["10.0.0.1"], "{mode}");
+    }
+    let bad = util::write(dir.path(), "bad.log", format!("{log}garbage\ngarbage\n"));
+    for mode in ["--json", "--pipeline"] {
+        let out = hunt(&[mode, "--learn-for", "4d", "--max-bad", "5", bad.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{mode}: {}", stderr(&out));
+        assert!(stderr(&out).contains("more than --max-bad 5%"), "{mode}: {}", stderr(&out));
+        ok(&hunt(&[mode, "--learn-for", "4d", "--max-bad", "20", bad.to_str().unwrap()]));
+    }
+}

@@ -59,6 +59,13 @@ struct Args {
     /// Force this status on every write (try "Active" to see tq-push's verification fail).
     #[arg(long, value_name = "NAME")]
     force_status: Option<String>,
+    /// Wait this long before answering each request (a real instance answers in 20-50 ms).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    latency_ms: u64,
+    /// On Enter, print only the counts (requests, by method and path, and tokens) as one JSON line,
+    /// not the store: for scripts/bench-tq.
+    #[arg(long)]
+    counts_only: bool,
 }
 
 fn main() {
@@ -85,6 +92,7 @@ fn main() {
         token_max_uses: a.token_uses,
         ignore_status_updates: a.ignore_status_updates,
         force_status: a.force_status,
+        latency: std::time::Duration::from_millis(a.latency_ms),
         ..Config::default()
     };
     let emu = Emulator::start_on(config, a.port);
@@ -96,6 +104,24 @@ fn main() {
     for line in std::io::stdin().lock().lines() {
         if line.is_err() {
             break;
+        }
+        if a.counts_only {
+            let mut by: std::collections::BTreeMap<String, usize> = Default::default();
+            for r in emu.requests() {
+                // The path without ids, so that 10,000 PUTs are one line: /api/indicators/<id>.
+                let path: Vec<&str> =
+                    r.path.split('/').map(|s| if s.parse::<u64>().is_ok() { "<id>" } else { s }).collect();
+                *by.entry(format!("{} {}", r.method, path.join("/"))).or_default() += 1;
+            }
+            let counts = serde_json::json!({
+                "requests": emu.requests().len(),
+                "tokens": emu.tokens_issued(),
+                "rejected": emu.rejected(),
+                "indicators": emu.snapshot()["indicators"].as_array().map_or(0, Vec::len),
+                "by": by,
+            });
+            println!("{counts}");
+            continue;
         }
         println!("{}", serde_json::to_string_pretty(&emu.snapshot()).unwrap());
         eprintln!(

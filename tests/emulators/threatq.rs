@@ -75,6 +75,8 @@ pub struct Config {
     pub ignore_status_updates: bool,
     /// A server rule that sets this status (by name) on every create and status change.
     pub force_status: Option<String>,
+    /// Time each request waits before it is answered (a real instance's 20-50 ms), for benchmarks.
+    pub latency: Duration,
 }
 
 impl Default for Config {
@@ -89,6 +91,7 @@ impl Default for Config {
             hide_lists: false,
             ignore_status_updates: false,
             force_status: None,
+            latency: Duration::ZERO,
         }
     }
 }
@@ -619,6 +622,10 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let raw_query = req.uri().query().unwrap_or("").to_string();
     let headers = req.headers().clone();
     let body = axum::body::to_bytes(req.into_body(), 64 << 20).await.unwrap_or_default();
+    let latency = shared.inner.lock().unwrap().config.latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
 
     let (resp, after) = {
         let mut inner = shared.inner.lock().unwrap();

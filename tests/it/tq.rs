@@ -551,3 +551,18 @@ fn tq_push_webshell_hunt_findings_end_to_end() {
     ok(&push(&e, &[], &hunt.stdout));
     assert_eq!(e.snapshot(), before);
 }
+
+/// The emulator's latency (for scripts/bench-tq) delays every answer, and a push through it still ends
+/// like one without.
+#[test]
+fn emulator_latency_delays_each_request_and_changes_nothing_else() {
+    let quick = Emulator::start();
+    ok(&push(&quick, &[], &findings()));
+    let slow = Emulator::start_with(Config { latency: Duration::from_millis(30), ..Config::default() });
+    let t = std::time::Instant::now();
+    ok(&push(&slow, &[], &findings()));
+    let n = slow.requests().len();
+    assert!(t.elapsed() >= Duration::from_millis(30) * n as u32, "{n} requests in {:?}", t.elapsed());
+    assert_eq!(slow.statuses(), quick.statuses());
+    assert_eq!(n, quick.requests().len());
+}

@@ -90,11 +90,24 @@ pub struct Mixed {
 impl Mixed {
     /// A parser that reads `detected` first.
     pub fn new(detected: Variant, client: ClientRule) -> Self {
+        let order = Self::order(detected);
+        let combined = order.iter().position(|&v| v == Variant::Combined).unwrap_or(0);
+        Mixed { order, combined, client, day: ClfDay::default(), read: [0; 3] }
+    }
+
+    /// The variants in the order they are tried: `detected`, then the others, most specific first.
+    fn order(detected: Variant) -> [Variant; 3] {
         let mut order = Variant::ALL;
         let i = order.iter().position(|&v| v == detected).unwrap_or(0);
         order[..=i].rotate_right(1);
-        let combined = order.iter().position(|&v| v == Variant::Combined).unwrap_or(0);
-        Mixed { order, combined, client, day: ClfDay::default(), read: [0; 3] }
+        order
+    }
+
+    /// Counts a line `order[i]` read; a common reading that found a user agent read a combined line.
+    fn count(&mut self, i: usize, p: &Parsed<'_>) {
+        let as_combined =
+            self.order[i] == Variant::Common && matches!(p, Parsed::Event(ev) if ev.user_agent.is_some());
+        self.read[if as_combined { self.combined } else { i }] += 1;
     }
 
     /// A line the detected variant rejected (`why`): tried as the others, most specific first. Out of
@@ -104,9 +117,7 @@ impl Mixed {
     fn fallback<'a>(&mut self, line: &'a [u8], why: std::borrow::Cow<'static, str>) -> ParseResult<'a> {
         for i in 1..self.order.len() {
             if let Ok(p) = parse_line(line, self.order[i], self.client, &mut self.day) {
-                let as_combined = self.order[i] == Variant::Common
-                    && matches!(&p, Parsed::Event(ev) if ev.user_agent.is_some());
-                self.read[if as_combined { self.combined } else { i }] += 1;
+                self.count(i, &p);
                 return Ok(p);
             }
         }
@@ -114,9 +125,9 @@ impl Mixed {
         Err(why)
     }
 
-    /// The variants tried, in order, for messages: `vhost, combined or common`.
-    pub fn tried(&self) -> String {
-        let [a, b, c] = self.order.map(Variant::name);
+    /// The variants a file detected as `detected` is tried as, for messages: `vhost, combined or common`.
+    pub fn tried(detected: Variant) -> String {
+        let [a, b, c] = Self::order(detected).map(Variant::name);
         format!("{a}, {b} or {c}")
     }
 }
@@ -125,9 +136,7 @@ impl LineParser for Mixed {
     fn parse<'a>(&mut self, line: &'a [u8]) -> ParseResult<'a> {
         match parse_line(line, self.order[0], self.client, &mut self.day) {
             Ok(p) => {
-                let as_combined = self.order[0] == Variant::Common
-                    && matches!(&p, Parsed::Event(ev) if ev.user_agent.is_some());
-                self.read[if as_combined { self.combined } else { 0 }] += 1;
+                self.count(0, &p);
                 Ok(p)
             }
             Err(why) => self.fallback(line, why),
@@ -674,7 +683,7 @@ mod tests {
         let vhost = br#"www.example.test:443 1.2.3.4 - - [07/Dec/2016:11:05:07 +0000] "GET /b HTTP/1.1" 200 5 "-" "ua""#;
         let common = br#"1.2.3.4 - - [07/Dec/2016:11:05:07 +0000] "GET /c HTTP/1.1" 200 -"#;
         let mut m = Mixed::new(Variant::Combined, ClientRule::First);
-        assert_eq!(m.tried(), "combined, vhost or common");
+        assert_eq!(Mixed::tried(Variant::Combined), "combined, vhost or common");
         for l in [&combined[..], combined, vhost, common] {
             assert!(matches!(m.parse(l), Ok(Parsed::Event(_))), "{}", String::from_utf8_lossy(l));
         }
@@ -685,7 +694,7 @@ mod tests {
         assert_eq!(m.parse(b"garbage").unwrap_err(), "no [time] field");
         // Detected common: combined lines read by it count as combined.
         let mut m = Mixed::new(Variant::Common, ClientRule::First);
-        assert_eq!(m.tried(), "common, vhost or combined");
+        assert_eq!(Mixed::tried(Variant::Common), "common, vhost or combined");
         for l in [&common[..], combined] {
             m.parse(l).unwrap();
         }

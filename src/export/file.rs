@@ -285,7 +285,7 @@ pub fn read_file<S: Sink>(
     let make_handler = || -> Result<Handler<S>> { Ok(Handler { parser: make_parser()?, sink: make_sink() }) };
     // What a bad line was not: the format, or each format a detected CLF-family file was tried as.
     let tried = match format.clf_variant() {
-        Some(v) if detected => super::clf::Mixed::new(v, o.parser.client).tried(),
+        Some(v) if detected => super::clf::Mixed::tried(v),
         _ => format.name().to_string(),
     };
 

@@ -63,6 +63,10 @@ pub const CLOUDFRONT_DEFAULT_FIELDS: &str = "date time x-edge-location sc-bytes 
 /// CloudFront lines without a header must have at least the 19 columns every layout since 2014 has.
 const CLOUDFRONT_MIN_FIELDS: usize = 19;
 
+/// The X-Forwarded-For column's names: an IIS custom field (Advanced Logging, IIS 10's enhanced
+/// logging) and CloudFront's column.
+const FORWARDED_FOR: [&[u8]; 2] = [b"cs(x-forwarded-for)", b"x-forwarded-for"];
+
 /// Where each field this parser reads sits in a data line, from one `#Fields` header.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Columns {
@@ -96,7 +100,9 @@ impl Columns {
         let mut c = Columns::default();
         for (i, name) in names.enumerate() {
             c.count = i + 1;
-            let slot = match name.to_ascii_lowercase().as_slice() {
+            let lower = name.to_ascii_lowercase();
+            let optional = FORWARDED_FOR.contains(&lower.as_slice());
+            let slot = match lower.as_slice() {
                 b"date" => &mut c.date,
                 b"time" => &mut c.time,
                 b"c-ip" => &mut c.client,
@@ -111,8 +117,7 @@ impl Columns {
                 b"s-sitename" => &mut c.sitename,
                 b"cs-host" | b"cs(host)" => &mut c.host_header,
                 b"x-host-header" => &mut c.x_host_header,
-                // IIS custom field (Advanced Logging or IIS 10's enhanced logging), CloudFront's column.
-                b"cs(x-forwarded-for)" | b"x-forwarded-for" => &mut c.forwarded_for,
+                _ if optional => &mut c.forwarded_for,
                 b"date-local" => &mut c.date_local,
                 b"time-local" => &mut c.time_local,
                 _ => continue,
@@ -120,18 +125,15 @@ impl Columns {
             // A name given twice: the first one counts.
             if slot.is_none() {
                 *slot = Some(i);
+                // X-Forwarded-For is read when the line has it (CloudFront lines of older layouts stop
+                // before it).
+                if !optional {
+                    c.needed = c.needed.max(i + 1);
+                }
             }
         }
         if c.date.is_none() && c.time.is_none() {
             (c.date, c.time) = (c.date_local, c.time_local);
-        }
-        // X-Forwarded-For is read when the line has it (CloudFront lines of older layouts stop before).
-        for i in [c.date, c.time, c.client, c.method, c.stem, c.uri, c.query, c.status, c.bytes]
-            .into_iter()
-            .chain([c.user_agent, c.referer, c.sitename, c.host_header, c.x_host_header])
-            .flatten()
-        {
-            c.needed = c.needed.max(i + 1);
         }
         c
     }

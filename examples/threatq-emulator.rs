@@ -20,7 +20,7 @@ mod threatq_emu;
 #[path = "../tests/emulators/tls.rs"]
 mod tls_emu;
 
-use threatq_emu::{Config, Emulator, Existing};
+use threatq_emu::{Config, Emulator, Existing, Query};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum OnExisting {
@@ -30,6 +30,18 @@ enum OnExisting {
     KeepProtected,
     /// POST /api/indicators answers 409 for an existing indicator.
     Conflict,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum OnQuery {
+    /// Criteria honoured, with= expanded.
+    Full,
+    /// Criteria honoured, core fields only.
+    NoExpand,
+    /// Criteria ignored: every indicator.
+    IgnoreCriteria,
+    /// 404: the instance has no query endpoint.
+    Absent,
 }
 
 /// Run the ThreatQ API emulator on 127.0.0.1.
@@ -50,6 +62,9 @@ struct Args {
     /// Behave as an instance without POST /api/indicators/consume.
     #[arg(long)]
     no_consume: bool,
+    /// What POST /api/indicators/query does.
+    #[arg(long, value_enum, default_value = "full")]
+    query: OnQuery,
     /// What creating an existing indicator does.
     #[arg(long, value_enum, default_value = "keep-protected")]
     existing: OnExisting,
@@ -88,6 +103,12 @@ fn main() {
             OnExisting::Conflict => Existing::Conflict,
         },
         consume: !a.no_consume,
+        query: match a.query {
+            OnQuery::Full => Query::Full,
+            OnQuery::NoExpand => Query::NoExpand,
+            OnQuery::IgnoreCriteria => Query::IgnoreCriteria,
+            OnQuery::Absent => Query::Absent,
+        },
         token_ttl: a.expires_in,
         token_max_uses: a.token_uses,
         ignore_status_updates: a.ignore_status_updates,

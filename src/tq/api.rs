@@ -202,6 +202,13 @@ impl Api {
             .collect())
     }
 
+    /// `POST /api/indicators/query?limit=500&offset=N&sort=id&with=W` with `body`: one page of hits.
+    pub fn query_indicators(&mut self, body: &Value, offset: usize, with: &str) -> Result<Value> {
+        let (limit, offset) = (PAGE.to_string(), offset.to_string());
+        let q = [("limit", limit.as_str()), ("offset", offset.as_str()), ("sort", "id"), ("with", with)];
+        self.call(Method::POST, "indicators/query", &q, Some(body))
+    }
+
     /// `GET /api/indicators/{id}?with=…`.
     pub fn indicator(&mut self, id: u64) -> Result<Value> {
         let v = self.call(Method::GET, &format!("indicators/{id}"), &[("with", WITH)], None)?;

@@ -3,11 +3,14 @@
 //! * `plan.rs`: findings → indicators, attributes, scores and the run's event (pure, deterministic).
 //! * `auth.rs`: the OAuth token's life.
 //! * `api.rs`: one function per endpoint; errors inside 2xx replies; transient vs. final failures.
+//! * `lookup.rs`: finding a batch's indicators by value in bulk (`POST /api/indicators/query`), or one
+//!   by one where the instance lacks the form.
 //! * `push.rs`: name resolution and the status-safety checks, the look-up-before-write loop in batches,
 //!   the event, and the read-back that verifies every status; `--dry-run` too.
 
 pub mod api;
 pub mod auth;
+pub mod lookup;
 pub mod plan;
 pub mod push;
 
@@ -65,8 +68,10 @@ else its template (/api/v1/products/{int}: ten thousand ids are one indicator). 
 skipped. Attributes (each added once; a rerun adds nothing): Host, URL Template, Sample Path, and,
 prefixed with \"host: \", Verdict, First Seen, Last Seen, Hit Count, Methods, HTTP Statuses, Client,
 User Agent, Query String, Score and Reason. Control characters are shown as \\xHH and values are
-capped at 1000 characters. The source is --source. The manual score is the finding's 0-100 score
-divided by ten, rounded half up (the highest of the merged findings).
+capped at 1000 characters. The source is --source. An indicator with a new finding gets a manual
+score: the finding's 0-100 score divided by ten, rounded half up (the highest of the merged findings).
+A learned path gets none (ThreatQ's generated score stands; the finding's score is in its Score
+attribute): a score ranks what analysts review, and a site's baseline would cost one request per path.
 
 One Event per run that has new findings, of type --event-type, titled with the hosts, the range of
 their first sightings and the run id, happened_at the earliest first sighting, its description (HTML)
@@ -78,14 +83,24 @@ with later hits of the same paths; other new findings make another event.",
     (
         "HOW IT WRITES",
         "\
-Indicators are written in batches of --batch, sequentially. For each batch it looks every value up
-(GET /api/indicators?value=&type_id=), creates the missing ones in one POST /api/indicators/consume
-(or POST /api/indicators with an array when consume is not available), and brings every indicator to
-its planned state: status (PUT /api/indicators/ID), missing attributes and source, manual score
-(PUT /api/indicator/ID/scores). Timeouts, connection errors, 429 and 5xx replies retry the whole
-batch, lookups included, with exponential backoff for up to --retry-for seconds; so a create whose
-reply was lost is found, not made twice. A 2xx reply that carries \"errors\" is a failure. A run
-killed at any point and run again ends with the same store as one uninterrupted run.
+Indicators are written in batches of --batch, sequentially, in a few requests per batch:
+  1. one POST /api/indicators/query for all the batch's values (criteria +or of the values, filter
+     type_name \"URL Path\", with=status,attributes,sources,score); only exact matches are kept;
+  2. one POST /api/indicators/consume creating the missing ones (POST /api/indicators with an array
+     where consume is not available), then the query again to read them back;
+  3. one consume bringing existing indicators to their planned state (status, missing attributes,
+     source), then the query again; what still differs (a protected status that consume keeps) is
+     set one request at a time: PUT /api/indicators/ID, POST .../attributes, POST .../sources;
+  4. PUT /api/indicator/ID/scores for review indicators whose manual score differs.
+At the end one query per batch reads every status back. Where the instance does not answer the query
+(400, 404, 405, 422), answers far more hits than values (it does not filter), or gives hits without
+their attributes, tq-push says so once and looks values up one by one (GET /api/indicators?value=),
+or reads each found indicator (GET /api/indicators/ID): slower, the same result.
+
+Timeouts, connection errors, 429 and 5xx replies retry the whole batch, lookups included, with
+exponential backoff for up to --retry-for seconds; so a create whose reply was lost is found, not made
+twice. A 2xx reply that carries \"errors\" is a failure. A run killed at any point and run again ends
+with the same store as one uninterrupted run.
 
 The token comes from POST /api/token and is renewed before its expires_in runs out, and once more if
 the server answers 401. Redirects from the token endpoint are never followed.

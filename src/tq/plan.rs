@@ -16,7 +16,7 @@
 //!   shared by several sites stays readable. Values are cleaned of control characters and capped in
 //!   length, deterministically.
 //! * **Score**: 0–100 → ThreatQ's 0–10 manual score, rounded half up (`(s + 5) / 10`), the highest of
-//!   the merged findings.
+//!   the merged findings. `push.rs` sets it on review indicators only.
 //! * **Run id**: 16 hex digits of FNV-1a 64 over the sorted `host, template, first_seen` of the `new`
 //!   findings. The same new findings give the same id (a rerun finds its event); different new findings
 //!   give another (another event). Learned findings do not enter it: a run without new findings has no

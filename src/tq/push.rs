@@ -10,8 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{Result, anyhow, bail};
 use serde_json::{Value, json};
 
-use super::api::{self, Api, WITH, attribute_body, id_of, is_transient};
+use super::api::{self, Api, Transient, WITH, attribute_body, id_of, is_transient};
 use super::auth::{Auth, Grant, GrantKind, token_url};
+use super::lookup::{Lookup, query_body};
 use super::plan::{self, Event, Indicator, Plan, Role};
 use super::{Args, NAME, Retry};
 use crate::cli::{self, Output};
@@ -214,80 +215,116 @@ struct Placed {
     changed: bool,
 }
 
-/// Brings one existing indicator record to the planned state; returns (status wanted, anything changed).
-fn reconcile(
-    api: &mut Api,
-    ind: &Indicator,
-    rec: &Value,
-    r: &Resolved,
-    source: &str,
-) -> Result<(Status, bool)> {
-    let id = id_of(rec).ok_or_else(|| anyhow!("{}: indicator without id", ind.value))?;
-    let now = status_of(rec);
+/// The status one existing record must have.
+fn wanted(ind: &Indicator, rec: &Value, r: &Resolved) -> Result<Status> {
     let want = match ind.role {
         Role::Review => r.review.clone(),
         // A later run that only learned the path does not take it out of review: an analyst decides.
-        Role::Baseline if now == Some(r.review.id) => r.review.clone(),
+        Role::Baseline if status_of(rec) == Some(r.review.id) => r.review.clone(),
         Role::Baseline => r.baseline.clone(),
     };
     if Some(want.id) == r.active_id {
         bail!("internal error: about to set Active on {}", ind.value);
     }
-    let mut changed = false;
-    if now != Some(want.id) {
-        if now == r.active_id && now.is_some() {
-            cli::warn(NAME, format_args!("{}: was Active; setting {}", ind.value, want.name));
-        }
-        api.set_status(id, want.id)?;
-        changed = true;
-    }
-    let have: BTreeSet<(String, String)> = rec
-        .get("attributes")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| Some((name_of(x)?.to_string(), x.get("value")?.as_str()?.trim().to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
-    for (n, v) in &ind.attributes {
-        if !have.contains(&(n.clone(), v.trim().to_string())) {
-            api.add_attribute(id, n, v, source)?;
-            changed = true;
-        }
-    }
-    let sources = rec.get("sources").and_then(Value::as_array);
-    if !sources.is_some_and(|s| s.iter().any(|x| name_of(x) == Some(source))) {
-        api.add_source(id, source)?;
-        changed = true;
-    }
-    if manual_score(rec) != Some(u64::from(ind.score)) {
-        api.set_score(id, ind.score)?;
-        changed = true;
-    }
-    Ok((want, changed))
+    Ok(want)
 }
 
-/// One batch: look every value up, create the missing ones in one request, reconcile all.
+/// What one record lacks of its planned state (the manual score aside).
+#[derive(Debug, Default)]
+struct Gap {
+    /// The status to set, when it differs.
+    status: Option<u64>,
+    attributes: Vec<(String, String)>,
+    source: bool,
+}
+
+impl Gap {
+    fn of(ind: &Indicator, rec: &Value, want: &Status, source: &str) -> Gap {
+        let have: BTreeSet<(&str, &str)> = rec
+            .get("attributes")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|x| Some((name_of(x)?, x.get("value")?.as_str()?.trim()))).collect())
+            .unwrap_or_default();
+        let attributes =
+            ind.attributes.iter().filter(|(n, v)| !have.contains(&(n.as_str(), v.trim()))).cloned().collect();
+        let sources = rec.get("sources").and_then(Value::as_array);
+        Gap {
+            status: (status_of(rec) != Some(want.id)).then_some(want.id),
+            attributes,
+            source: !sources.is_some_and(|s| s.iter().any(|x| name_of(x) == Some(source))),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.status.is_none() && self.attributes.is_empty() && !self.source
+    }
+
+    /// A consume object that brings an existing indicator to its state in one bulk request.
+    fn body(&self, ind: &Indicator, type_id: u64, want: &Status, source: &str) -> Value {
+        let mut o = json!({"value": ind.value, "type_id": type_id, "status_id": want.id});
+        if self.source {
+            o["sources"] = json!([{"name": source}]);
+        }
+        if !self.attributes.is_empty() {
+            o["attributes"] = self.attributes.iter().map(|(n, v)| attribute_body(n, v, source)).collect();
+        }
+        o
+    }
+
+    /// Closes the gap one request at a time.
+    fn close(&self, api: &mut Api, id: u64, source: &str) -> Result<()> {
+        if let Some(st) = self.status {
+            api.set_status(id, st)?;
+        }
+        for (n, v) in &self.attributes {
+            api.add_attribute(id, n, v, source)?;
+        }
+        if self.source {
+            api.add_source(id, source)?;
+        }
+        Ok(())
+    }
+}
+
+/// Creates `bodies` with one consume, or with `POST /api/indicators` where consume is missing.
+fn create(api: &mut Api, consume: &mut bool, bodies: &[Value]) -> Result<()> {
+    if *consume && api.create_indicators(bodies, true)?.is_some() {
+        return Ok(());
+    }
+    if *consume {
+        cli::warn(NAME, "POST /api/indicators/consume is not available; creating with POST /api/indicators");
+        *consume = false;
+    }
+    api.create_indicators(bodies, false)?;
+    Ok(())
+}
+
+/// One batch: every value looked up in bulk, the missing ones created in one request, and every record
+/// brought to its planned state: what differs in one consume (where the instance has it), what then
+/// still differs request by request, the manual score of review indicators last. Records are read
+/// again after each bulk write, so nothing is assumed to have taken.
 fn write_batch(
     api: &mut Api,
+    lookup: &mut Lookup,
     consume: &mut bool,
     chunk: &[Indicator],
     r: &Resolved,
     source: &str,
     created: &mut BTreeSet<String>,
 ) -> Result<Vec<Placed>> {
-    let mut recs: Vec<Vec<Value>> = Vec::with_capacity(chunk.len());
-    for ind in chunk {
-        let mut found = api.find_indicator(&ind.value, r.type_id)?;
-        found.sort_by_key(|v| id_of(v).unwrap_or(u64::MAX));
+    let values = values_of(chunk);
+    let mut recs = lookup.find(api, &values, true)?;
+    for (ind, found) in chunk.iter().zip(&recs) {
         if found.len() > 1 {
             cli::warn(
                 NAME,
-                format_args!("{}: {} indicators of this value; all are set", ind.value, found.len()),
+                format_args!(
+                    "{}: {} indicators of this value; all are set",
+                    plan::clean(&ind.value),
+                    found.len()
+                ),
             );
         }
-        recs.push(found);
     }
     let absent: Vec<usize> = (0..chunk.len()).filter(|&i| recs[i].is_empty()).collect();
     if !absent.is_empty() {
@@ -299,42 +336,91 @@ fn write_batch(
             .iter()
             .map(|&i| indicator_body(&chunk[i], json!(r.type_id), json!(status_for(&chunk[i])), source))
             .collect();
-        let got = match api.create_indicators(&bodies, *consume)? {
-            Some(got) => got,
-            None => {
-                cli::warn(
-                    NAME,
-                    "POST /api/indicators/consume is not available; creating with POST /api/indicators",
-                );
-                *consume = false;
-                api.create_indicators(&bodies, false)?.expect("plain create has no fallback")
+        create(api, consume, &bodies)?;
+        let again = lookup.find(api, &absent.iter().map(|&i| values[i]).collect::<Vec<_>>(), true)?;
+        for (&i, found) in absent.iter().zip(again) {
+            if found.is_empty() {
+                return Err(anyhow!(Transient::new(format!(
+                    "{}: created, but a lookup does not find it (yet)",
+                    plan::clean(&chunk[i].value)
+                ))));
             }
-        };
-        for &i in &absent {
-            let value = &chunk[i].value;
-            let id = got
-                .iter()
-                .find(|g| g.get("value").and_then(Value::as_str) == Some(value))
-                .and_then(id_of)
-                .ok_or_else(|| anyhow!("{value}: created, but the reply does not give its id"))?;
-            created.insert(value.clone());
-            // Read it back: the server may have kept another status, dropped attributes, or set no score.
-            recs[i] = vec![api.indicator(id)?];
+            created.insert(chunk[i].value.clone());
+            recs[i] = found;
         }
     }
-    let mut placed = Vec::with_capacity(chunk.len());
+
+    // The status each record must have, from its status before this run wrote anything.
+    let mut wants: Vec<Vec<Status>> = Vec::with_capacity(chunk.len());
     for (ind, found) in chunk.iter().zip(&recs) {
-        let mut p = Placed { value: ind.value.clone(), ids: vec![], want: r.review.clone(), changed: false };
-        let mut wants = vec![];
+        let mut w = Vec::with_capacity(found.len());
         for rec in found {
-            let (want, changed) = reconcile(api, ind, rec, r, source)?;
-            p.ids.push(id_of(rec).expect("checked in reconcile"));
-            p.changed |= changed;
-            wants.push(want);
+            id_of(rec).ok_or_else(|| anyhow!("{}: indicator without id", plan::clean(&ind.value)))?;
+            let want = wanted(ind, rec, r)?;
+            let now = status_of(rec);
+            if now.is_some() && now == r.active_id && now != Some(want.id) {
+                cli::warn(
+                    NAME,
+                    format_args!("{}: was Active; setting {}", plan::clean(&ind.value), want.name),
+                );
+            }
+            w.push(want);
+        }
+        wants.push(w);
+    }
+    let mut changed = vec![false; chunk.len()];
+
+    // What differs, in one consume (a value with duplicates is left to the requests below).
+    if *consume {
+        let mut bodies = Vec::new();
+        let mut which = Vec::new();
+        for (i, (ind, found)) in chunk.iter().zip(&recs).enumerate() {
+            if let [rec] = found.as_slice() {
+                let gap = Gap::of(ind, rec, &wants[i][0], source);
+                if !gap.is_empty() {
+                    bodies.push(gap.body(ind, r.type_id, &wants[i][0], source));
+                    which.push(i);
+                    changed[i] = true;
+                }
+            }
+        }
+        if !bodies.is_empty() {
+            if api.create_indicators(&bodies, true)?.is_some() {
+                let again = lookup.find(api, &which.iter().map(|&i| values[i]).collect::<Vec<_>>(), true)?;
+                for (&i, found) in which.iter().zip(again) {
+                    if !found.is_empty() {
+                        recs[i] = found;
+                    }
+                }
+            } else {
+                cli::warn(NAME, "POST /api/indicators/consume is not available; updating one by one");
+                *consume = false;
+            }
+        }
+    }
+
+    let mut placed = Vec::with_capacity(chunk.len());
+    for (i, (ind, found)) in chunk.iter().zip(&recs).enumerate() {
+        let mut p =
+            Placed { value: ind.value.clone(), ids: vec![], want: r.review.clone(), changed: changed[i] };
+        for (rec, want) in found.iter().zip(&wants[i]) {
+            let id = id_of(rec).expect("checked above");
+            let gap = Gap::of(ind, rec, want, source);
+            if !gap.is_empty() {
+                gap.close(api, id, source)?;
+                p.changed = true;
+            }
+            // The manual score ranks what analysts review; a learned path has none to give.
+            if ind.role == Role::Review && manual_score(rec) != Some(u64::from(ind.score)) {
+                api.set_score(id, ind.score)?;
+                p.changed = true;
+            }
+            p.ids.push(id);
         }
         // Duplicates all get the same status: review wins over baseline.
-        p.want = if wants.iter().any(|w| w.id == r.review.id) { r.review.clone() } else { wants[0].clone() };
-        if wants.iter().any(|w| w.id != p.want.id) {
+        let w = &wants[i];
+        p.want = if w.iter().any(|w| w.id == r.review.id) { r.review.clone() } else { w[0].clone() };
+        if w.iter().any(|w| w.id != p.want.id) {
             for &id in &p.ids {
                 api.set_status(id, p.want.id)?;
             }
@@ -342,6 +428,10 @@ fn write_batch(
         placed.push(p);
     }
     Ok(placed)
+}
+
+fn values_of(chunk: &[Indicator]) -> Vec<&str> {
+    chunk.iter().map(|i| i.value.as_str()).collect()
 }
 
 fn first_last(chunk: &[Indicator]) -> String {
@@ -381,6 +471,7 @@ pub fn push(args: &Args, base: url::Url, plan: &Plan, n_findings: usize, retry: 
         }
     }
 
+    let mut lookup = Lookup::new(r.type_id);
     let mut consume = true;
     let mut created = BTreeSet::new();
     let mut placed: Vec<Placed> = Vec::with_capacity(plan.indicators.len());
@@ -388,7 +479,7 @@ pub fn push(args: &Args, base: url::Url, plan: &Plan, n_findings: usize, retry: 
     for (i, chunk) in chunks.iter().enumerate() {
         let what = format!("batch {}/{} ({})", i + 1, chunks.len(), first_last(chunk));
         placed.extend(step(retry, &what, || {
-            write_batch(&mut api, &mut consume, chunk, &r, &args.source, &mut created)
+            write_batch(&mut api, &mut lookup, &mut consume, chunk, &r, &args.source, &mut created)
         })?);
     }
 
@@ -431,25 +522,34 @@ pub fn push(args: &Args, base: url::Url, plan: &Plan, n_findings: usize, retry: 
 
     // Read every status back: the one hard rule is checked against the server, not assumed.
     let mut failures = Vec::new();
-    for p in &placed {
-        for &id in &p.ids {
-            let rec = step(retry, &format!("verifying {}", plan::clean(&p.value)), || api.indicator(id))?;
-            let got = status_of(&rec);
-            if got == Some(p.want.id) {
-                continue;
+    let parts: Vec<&[Placed]> = placed.chunks(usize::from(args.batch)).collect();
+    for (i, part) in parts.iter().enumerate() {
+        let values: Vec<&str> = part.iter().map(|p| p.value.as_str()).collect();
+        let what = format!("verifying batch {}/{}", i + 1, parts.len());
+        let found = step(retry, &what, || lookup.find(&mut api, &values, false))?;
+        for (p, recs) in part.iter().zip(&found) {
+            for &id in &p.ids {
+                let Some(rec) = recs.iter().find(|x| id_of(x) == Some(id)) else {
+                    failures.push(format!("{} (id {id}): not found when read back", plan::clean(&p.value)));
+                    continue;
+                };
+                let got = status_of(rec);
+                if got == Some(p.want.id) {
+                    continue;
+                }
+                let got_name =
+                    got.and_then(|g| r.statuses.get(&g).cloned()).unwrap_or_else(|| format!("{got:?}"));
+                let loud = if got.is_some() && got == r.active_id {
+                    " -- ACTIVE: EXPORTED TO BLOCKING TOOLS"
+                } else {
+                    ""
+                };
+                failures.push(format!(
+                    "{} (id {id}): status is {got_name}, asked for {}{loud}",
+                    plan::clean(&p.value),
+                    p.want.name
+                ));
             }
-            let got_name =
-                got.and_then(|g| r.statuses.get(&g).cloned()).unwrap_or_else(|| format!("{got:?}"));
-            let loud = if got.is_some() && got == r.active_id {
-                " -- ACTIVE: EXPORTED TO BLOCKING TOOLS"
-            } else {
-                ""
-            };
-            failures.push(format!(
-                "{} (id {id}): status is {got_name}, asked for {}{loud}",
-                plan::clean(&p.value),
-                p.want.name
-            ));
         }
     }
     if let Some((event_id, want)) = &event_check {
@@ -535,16 +635,20 @@ pub fn dry_run(args: &Args, base: &url::Url, plan: &Plan) -> Result<()> {
         Role::Baseline => format!("<id of status {}>", args.baseline_status),
     };
     let id = |v: &str| format!("<id of {v}>");
+    let query_with = |with: &str| {
+        format!(
+            "{base}indicators/query?{}",
+            q(&[("limit", &api::PAGE.to_string()), ("offset", "0"), ("sort", "id"), ("with", with)])
+        )
+    };
+    let query = query_with(WITH);
     for chunk in plan.indicators.chunks(usize::from(args.batch)) {
-        for ind in chunk {
-            let qs = q(&[("value", &ind.value), ("type_id", &type_id), ("with", WITH)]);
-            emit("GET", format!("{base}indicators?{qs}"), None)?;
-        }
+        emit("POST", query.clone(), Some(query_body(&values_of(chunk))))?;
         let bodies: Vec<Value> =
             chunk.iter().map(|i| indicator_body(i, json!(type_id), json!(status(i)), &args.source)).collect();
         emit("POST", format!("{base}indicators/consume"), Some(Value::Array(bodies)))?;
-        for ind in chunk {
-            emit("GET", format!("{base}indicators/{}?{}", id(&ind.value), q(&[("with", WITH)])), None)?;
+        emit("POST", query.clone(), Some(query_body(&values_of(chunk))))?;
+        for ind in chunk.iter().filter(|i| i.role == Role::Review) {
             emit(
                 "PUT",
                 format!("{base}indicator/{}/scores", id(&ind.value)),
@@ -566,8 +670,8 @@ pub fn dry_run(args: &Args, base: &url::Url, plan: &Plan) -> Result<()> {
             emit("POST", format!("{base}events/<event id>/indicators"), Some(Value::Array(ids)))?;
         }
     }
-    for ind in &plan.indicators {
-        emit("GET", format!("{base}indicators/{}?{}", id(&ind.value), q(&[("with", WITH)])), None)?;
+    for chunk in plan.indicators.chunks(usize::from(args.batch)) {
+        emit("POST", query_with("status"), Some(query_body(&values_of(chunk))))?;
     }
     out.finish()?;
     if !args.quiet {

@@ -11,9 +11,14 @@
 //! * creating an indicator that exists ([`Existing`]): upsert (status overwritten), keep a protected status
 //!   (ThreatQ's documented rule for insertions), or 409 Conflict on `POST /api/indicators`;
 //! * whether `POST /api/indicators/consume` exists;
+//! * `POST /api/indicators/query` ([`Query`]): answered in full, without the `with=` expansions (core
+//!   fields only, as XSOAR's client assumes when it reads each hit again), with the criteria ignored (every
+//!   indicator), or absent (404). Its value match is case-insensitive (Polarity's client compares in lower
+//!   case), so a client must keep the exact matches itself;
 //! * the token's lifetime, enforced, and a number of uses after which the server drops it early (401);
 //! * empty type and status lists (a non-admin account), the default page size;
-//! * a server rule that silently keeps statuses on `PUT`, or forces a status on every write.
+//! * a server rule that silently keeps statuses on writes to existing indicators (`PUT` and consume), or
+//!   forces a status on every write.
 //!
 //! Faults ([`Fault`]) apply to the Nth and later requests matching a method and a path prefix: an HTTP
 //! status instead of processing (500, 429, …), a 200 whose body carries `errors`, a delay after
@@ -55,12 +60,27 @@ pub enum Existing {
     Conflict,
 }
 
+/// What `POST /api/indicators/query` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Query {
+    /// Criteria and filters honoured, `with=` expanded.
+    Full,
+    /// Criteria and filters honoured, `with=` ignored: core fields only.
+    NoExpand,
+    /// Criteria and filters ignored: every indicator, page by page.
+    IgnoreCriteria,
+    /// 404.
+    Absent,
+}
+
 /// Switchable behaviour.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub existing: Existing,
     /// Whether `POST /api/indicators/consume` exists (404 otherwise).
     pub consume: bool,
+    /// What `POST /api/indicators/query` does.
+    pub query: Query,
     /// `expires_in` of new tokens, in seconds, enforced.
     pub token_ttl: f64,
     /// The server drops a token after this many uses (the client sees a 401 it did not expect).
@@ -71,7 +91,8 @@ pub struct Config {
     pub default_limit: usize,
     /// The type, status and event-type lists come back empty (a non-admin account).
     pub hide_lists: bool,
-    /// `PUT /api/indicators/{id}` answers 200 but keeps the status.
+    /// Writes to an existing indicator (`PUT /api/indicators/{id}`, consume) answer 200 but keep its
+    /// status.
     pub ignore_status_updates: bool,
     /// A server rule that sets this status (by name) on every create and status change.
     pub force_status: Option<String>,
@@ -84,6 +105,7 @@ impl Default for Config {
         Config {
             existing: Existing::KeepProtected,
             consume: true,
+            query: Query::Full,
             token_ttl: 3600.0,
             token_max_uses: None,
             token_redirect: false,
@@ -188,6 +210,8 @@ struct Inner {
     statuses: Vec<StatusRow>,
     event_types: Vec<(u64, String)>,
     indicators: BTreeMap<u64, Ind>,
+    /// Indicator ids by lower-cased value, so that lookups stay fast at a site's scale (100,000).
+    by_value: HashMap<String, Vec<u64>>,
     events: BTreeMap<u64, Ev>,
     links: BTreeSet<(u64, u64)>,
     next_id: u64,
@@ -279,6 +303,7 @@ impl Inner {
             statuses,
             event_types,
             indicators: BTreeMap::new(),
+            by_value: HashMap::new(),
             events: BTreeMap::new(),
             links: BTreeSet::new(),
             next_id: 1000,
@@ -293,6 +318,18 @@ impl Inner {
     fn id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
+    }
+
+    fn insert_indicator(&mut self, ind: Ind) {
+        self.by_value.entry(ind.value.to_lowercase()).or_default().push(ind.id);
+        self.indicators.insert(ind.id, ind);
+    }
+
+    /// The ids of indicators whose value is `value` ignoring case, in id order.
+    fn ids_of_value(&self, value: &str) -> Vec<u64> {
+        let mut ids = self.by_value.get(&value.to_lowercase()).cloned().unwrap_or_default();
+        ids.sort_unstable();
+        ids
     }
 
     fn status_name(&self, id: u64) -> String {
@@ -331,6 +368,21 @@ impl Inner {
                 .collect::<Vec<_>>(),
             "score": {"manual_score": i.manual_score, "generated_score": 0},
         })
+    }
+
+    /// The core fields, and those of `with` (`type`, `status`, `attributes`, `sources`, `score`).
+    fn indicator_with(&self, i: &Ind, with: &[&str]) -> Value {
+        let full = self.indicator_json(i);
+        let mut v = json!({
+            "id": i.id, "value": i.value, "type_id": i.type_id, "status_id": i.status_id,
+            "description": i.description,
+        });
+        for w in with {
+            if let Some(x) = full.get(*w) {
+                v[*w] = x.clone();
+            }
+        }
+        v
     }
 
     fn event_json(&self, e: &Ev) -> Value {
@@ -496,19 +548,16 @@ impl Emulator {
             let id = i.id();
             let status_id = i.status_by_name(status).expect("known status");
             let type_id = i.types.iter().find(|t| t.1 == "URL Path").unwrap().0;
-            i.indicators.insert(
+            i.insert_indicator(Ind {
                 id,
-                Ind {
-                    id,
-                    value: value.to_string(),
-                    type_id,
-                    status_id,
-                    description: String::new(),
-                    sources: BTreeSet::from(["analyst".to_string()]),
-                    attributes: vec![],
-                    manual_score: None,
-                },
-            );
+                value: value.to_string(),
+                type_id,
+                status_id,
+                description: String::new(),
+                sources: BTreeSet::from(["analyst".to_string()]),
+                attributes: vec![],
+                manual_score: None,
+            });
             id
         })
     }
@@ -550,9 +599,12 @@ impl Emulator {
         })
     }
 
-    /// Requests that changed something (every POST, PUT, DELETE except the token's).
+    /// Requests that changed something (every POST, PUT, DELETE except the token's and the queries).
     pub fn writes(&self) -> usize {
-        self.with(|i| i.log.iter().filter(|l| l.method != "GET" && l.path != "/api/token").count())
+        self.with(|i| {
+            let reads = ["/api/token", "/api/indicators/query"];
+            i.log.iter().filter(|l| l.method != "GET" && !reads.contains(&l.path.as_str())).count()
+        })
     }
 
     /// Tokens issued.
@@ -849,12 +901,16 @@ fn ingest(s: &mut Inner, o: &Value, consume: bool) -> Result<u64, (u16, Value)> 
     };
     let attributes = attrs_from(s, o.get("attributes"));
     let sources = sources_from(o.get("sources"));
-    let existing = s.indicators.values().find(|i| i.value == value && i.type_id == type_id).map(|i| i.id);
+    let existing = s
+        .ids_of_value(value)
+        .into_iter()
+        .find(|id| s.indicators[id].value == value && s.indicators[id].type_id == type_id);
     if let Some(id) = existing {
         if s.config.existing == Existing::Conflict && !consume {
             return Err((409, json!({"errors": ["The indicator already exists."]})));
         }
-        let keep = s.config.existing != Existing::Upsert && s.protected(s.indicators[&id].status_id);
+        let keep = (s.config.existing != Existing::Upsert && s.protected(s.indicators[&id].status_id))
+            || s.config.ignore_status_updates;
         let forced = status.map(|st| s.forced(st));
         let i = s.indicators.get_mut(&id).unwrap();
         if let Some(st) = forced.filter(|_| !keep) {
@@ -868,19 +924,16 @@ fn ingest(s: &mut Inner, o: &Value, consume: bool) -> Result<u64, (u16, Value)> 
     // Without a status the instance default applies; here, as the help center warns, Indirect.
     let status_id = s.forced(status.unwrap_or(13));
     let description = o.get("description").and_then(Value::as_str).unwrap_or("").to_string();
-    s.indicators.insert(
+    s.insert_indicator(Ind {
         id,
-        Ind {
-            id,
-            value: value.to_string(),
-            type_id,
-            status_id,
-            description,
-            sources,
-            attributes,
-            manual_score: None,
-        },
-    );
+        value: value.to_string(),
+        type_id,
+        status_id,
+        description,
+        sources,
+        attributes,
+        manual_score: None,
+    });
     Ok(id)
 }
 
@@ -929,14 +982,19 @@ fn api(s: &mut Inner, method: &str, seg: &[&str], query: &[(String, String)], b:
         ("GET", ["indicators"]) => {
             let value = q(query, "value");
             let type_id = q(query, "type_id").and_then(num);
-            let found: Vec<Value> = s
-                .indicators
-                .values()
+            let ids: Vec<u64> = match value {
+                Some(v) => s.ids_of_value(v),
+                None => s.indicators.keys().copied().collect(),
+            };
+            let found: Vec<Value> = ids
+                .iter()
+                .map(|id| &s.indicators[id])
                 .filter(|i| value.is_none_or(|v| i.value == v) && type_id.is_none_or(|t| i.type_id == t))
                 .map(|i| s.indicator_json(i))
                 .collect();
             page(found, query, dl)
         }
+        ("POST", ["indicators", "query"]) => indicator_query(s, query, &b),
         ("GET", ["indicators", id]) => match num(id).and_then(|id| s.indicators.get(&id)) {
             Some(i) => (200, json!({"data": s.indicator_json(i)})),
             None => not_found(),
@@ -1098,4 +1156,114 @@ fn api(s: &mut Inner, method: &str, seg: &[&str], query: &[(String, String)], b:
         }
         _ => not_found(),
     }
+}
+
+/// `POST /api/indicators/query?limit=&offset=&sort=&with=` with `{"criteria":…,"filters":…}`: both
+/// must hold. An expression is an object whose entries must all hold: `"+or": [expr…]`, `"+and":
+/// [expr…]`, or a field (`id`, `value`, `type_id`, `type_name`, `status_id`, `status_name`) with a
+/// value, `{"is": v}` or `{"+contains": v}`. Values match ignoring case.
+fn indicator_query(s: &Inner, query: &[(String, String)], b: &Value) -> (u16, Value) {
+    if s.config.query == Query::Absent {
+        return not_found();
+    }
+    let empty = json!({});
+    let criteria = b.get("criteria").unwrap_or(&empty);
+    let filters = b.get("filters").unwrap_or(&empty);
+    for e in [criteria, filters] {
+        if let Err(msg) = check_expr(e) {
+            return invalid("criteria", &msg);
+        }
+    }
+    let ignore = s.config.query == Query::IgnoreCriteria;
+    // Candidates from the values the expressions require, so that a query stays fast over 100,000.
+    let ids: Vec<u64> = match (ignore, required_values(criteria).or_else(|| required_values(filters))) {
+        (false, Some(values)) => {
+            let set: BTreeSet<u64> = values.iter().flat_map(|v| s.ids_of_value(v)).collect();
+            set.into_iter().collect()
+        }
+        _ => s.indicators.keys().copied().collect(),
+    };
+    let mut found: Vec<&Ind> = ids
+        .iter()
+        .map(|id| &s.indicators[id])
+        .filter(|i| ignore || (holds(s, i, criteria) && holds(s, i, filters)))
+        .collect();
+    if q(query, "sort") == Some("-id") {
+        found.reverse();
+    }
+    let with: Vec<&str> = match (s.config.query, q(query, "with")) {
+        (Query::NoExpand, _) | (_, None) => vec![],
+        (_, Some(w)) => w.split(',').map(str::trim).collect(),
+    };
+    let list = found.into_iter().map(|i| s.indicator_with(i, &with)).collect();
+    page(list, query, s.config.default_limit)
+}
+
+fn check_expr(e: &Value) -> Result<(), String> {
+    let Some(o) = e.as_object() else { return Err(format!("an object is expected, not {e}")) };
+    for (k, v) in o {
+        match k.as_str() {
+            "+or" | "+and" => {
+                let Some(list) = v.as_array() else { return Err(format!("{k} takes a list")) };
+                list.iter().try_for_each(check_expr)?;
+            }
+            "id" | "value" | "type_id" | "type_name" | "status_id" | "status_name" => match v {
+                Value::Object(op) if op.keys().all(|k| k == "is" || k == "+contains") => {}
+                Value::Object(_) => return Err(format!("unsupported operator in {k}: {v}")),
+                _ => {}
+            },
+            other => return Err(format!("unknown field {other}")),
+        }
+    }
+    Ok(())
+}
+
+/// The lower-cased values an expression requires one of, when it requires a value at all.
+fn required_values(e: &Value) -> Option<Vec<String>> {
+    let o = e.as_object()?;
+    o.iter().find_map(|(k, v)| match k.as_str() {
+        "value" => match v {
+            Value::Object(op) => op.get("is").and_then(Value::as_str).map(|x| vec![x.to_lowercase()]),
+            Value::String(x) => Some(vec![x.to_lowercase()]),
+            _ => None,
+        },
+        "+or" => {
+            let parts: Option<Vec<Vec<String>>> = v.as_array()?.iter().map(required_values).collect();
+            parts.map(|p| p.concat())
+        }
+        "+and" => v.as_array()?.iter().find_map(required_values),
+        _ => None,
+    })
+}
+
+fn holds(s: &Inner, i: &Ind, e: &Value) -> bool {
+    let text = |v: &Value| match v {
+        Value::String(x) => x.to_lowercase(),
+        other => other.to_string(),
+    };
+    let field = |k: &str, v: &Value| -> bool {
+        let have = match k {
+            "id" => i.id.to_string(),
+            "value" => i.value.to_lowercase(),
+            "type_id" => i.type_id.to_string(),
+            "type_name" => s.type_name(i.type_id).to_lowercase(),
+            "status_id" => i.status_id.to_string(),
+            _ => s.status_name(i.status_id).to_lowercase(),
+        };
+        match v {
+            Value::Object(op) => match (op.get("is"), op.get("+contains")) {
+                (Some(x), _) => have == text(x),
+                (_, Some(x)) => have.contains(&text(x)),
+                _ => false,
+            },
+            x => have == text(x),
+        }
+    };
+    e.as_object().is_some_and(|o| {
+        o.iter().all(|(k, v)| match k.as_str() {
+            "+or" => v.as_array().is_some_and(|l| l.iter().any(|x| holds(s, i, x))),
+            "+and" => v.as_array().is_some_and(|l| l.iter().all(|x| holds(s, i, x))),
+            _ => field(k, v),
+        })
+    })
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::threatq_emu::{self as emu, Config, Emulator, Existing, Fault, FaultKind};
+use crate::threatq_emu::{self as emu, Config, Emulator, Existing, Fault, FaultKind, Query};
 use crate::util::{self, fixture, ok, stderr, stdout};
 
 fn findings() -> Vec<u8> {
@@ -279,13 +279,7 @@ fn tq_push_renews_a_token_that_expires_mid_run() {
 
     // The token's announced life runs out during the run: renewed before it does, no 401 at all.
     let e = Emulator::start_with(Config { token_ttl: 0.8, ..Config::default() });
-    e.fault(Fault::new(
-        Some("GET"),
-        "/api/indicators",
-        0,
-        usize::MAX,
-        FaultKind::Delay(Duration::from_millis(60)),
-    ));
+    e.fault(Fault::new(None, "/api/", 0, usize::MAX, FaultKind::Delay(Duration::from_millis(100))));
     let o = push(&e, &[], &findings());
     ok(&o);
     assert!(e.tokens_issued() >= 2, "{}", e.tokens_issued());
@@ -324,15 +318,16 @@ fn tq_push_killed_half_way_then_rerun_ends_like_one_run() {
     let r = Emulator::start();
     ok(&push(&r, &args, &findings()));
     let want = r.snapshot();
-    // Kill while the server holds the reply to a write it has done: a create, a status change, an
-    // attribute, the event, the links, and during verification.
+    // Kill while the server holds the reply to a write it has done: a create, the lookup after it, a
+    // manual score, the event, the links, and during verification.
     let log = r.requests();
     let at = |m: &str, p: &str, nth: usize| {
         log.iter().enumerate().filter(|(_, l)| l.method == m && l.path.starts_with(p)).nth(nth).unwrap().0
     };
     let points = [
         at("POST", "/api/indicators/consume", 1),
-        at("PUT", "/api/indicator/", 4),
+        at("POST", "/api/indicators/query", 1),
+        at("PUT", "/api/indicator/", 2),
         at("POST", "/api/events", 0),
         at("POST", "/api/events/", 0),
         log.len() - 2,
@@ -377,6 +372,14 @@ fn tq_push_existing_indicators_get_their_status_explicitly() {
             ["Review", "Whitelisted", "Whitelisted", "Review"],
             "{mode:?}"
         );
+        // What the existing ones lacked came in one consume per batch; a status that consume keeps
+        // (protected Whitelisted, unless the server upserts) was then set explicitly.
+        assert_eq!(e.count("POST", "/api/indicators/consume"), 2, "{mode:?}");
+        let one_by_one =
+            |tail: &str| e.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with(tail)).count();
+        assert_eq!((one_by_one("/attributes"), one_by_one("/sources")), (0, 0), "{mode:?}");
+        let puts = e.count("PUT", "/api/indicators/");
+        assert_eq!(puts, if mode == Existing::Upsert { 0 } else { 1 }, "{mode:?}");
         let status = e.indicator("/status.php").unwrap();
         assert_eq!(status["sources"], serde_json::json!(["analyst", "webshell-hunt"]));
         assert_eq!(attrs(&status, "Host").len(), 2);
@@ -394,6 +397,86 @@ fn tq_push_without_consume_creates_one_by_array() {
     assert_eq!(e.count("POST", "/api/indicators/consume"), 1, "asked once, then remembered");
     assert_eq!(e.requests().iter().filter(|r| r.method == "POST" && r.path == "/api/indicators").count(), 3);
     assert_eq!(e.snapshot(), want);
+}
+
+/// `n` findings of one site, every `every`th new (a review item), the rest learned: a site's first
+/// baseline, as scripts/bench-tq makes them.
+fn site_findings(n: usize, every: usize) -> Vec<u8> {
+    let mut out = String::new();
+    for i in 1..=n {
+        let new = i % every == 0;
+        let (verdict, score, t) =
+            if new { ("new", 60, "2026-10-16T10:00:00Z") } else { ("learned", 5, "2026-10-02T10:00:00Z") };
+        let path = format!("/p/{}/page-{i}.php", i / 100);
+        out.push_str(
+            &serde_json::json!({
+                "host": "www.bench.test", "template": path, "verdict": verdict, "score": score,
+                "reasons": [], "paths": [{"value": path, "count": 3}], "distinct_paths": 1,
+                "first_seen": t, "last_seen": t, "count": 3, "methods": {"GET": 3}, "statuses": {"200": 3},
+                "distinct_clients": 1,
+                "clients": [{"value": format!("192.0.2.{}", i % 250), "count": 3, "baseline": !new}],
+                "user_agents": [{"value": "Mozilla/5.0", "count": 3, "baseline": true}],
+            })
+            .to_string(),
+        );
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// The bound on requests: a site's first baseline in a few requests per batch of 500, and an
+/// unchanged push in fewer still.
+#[test]
+fn tq_push_a_sites_baseline_in_a_few_requests_per_batch() {
+    let n = 5000;
+    let input = site_findings(n, 100);
+    let e = Emulator::start();
+    let o = push(&e, &[], &input);
+    ok(&o);
+    assert!(stderr(&o).contains(&format!("-> {n} indicators: {n} created")), "{}", stderr(&o));
+    let first = e.requests().len();
+    assert_eq!(e.count("PUT", "/api/indicator/"), n / 100, "manual scores only on the review items");
+    assert_eq!(e.count("GET", "/api/indicators"), 0, "no lookups one by one");
+    let o = push(&e, &[], &input);
+    ok(&o);
+    assert!(stderr(&o).contains(&format!("0 created, 0 updated, {n} unchanged")), "{}", stderr(&o));
+    let again = e.requests().len() - first;
+    let per = |r: usize| r as f64 / n as f64;
+    assert!(per(first) <= 0.05 && per(again) <= 0.01, "{first} then {again} requests for {n}");
+}
+
+/// Every form the instance may lack or bend ends in the same store, and says once what it found.
+#[test]
+fn tq_push_bulk_lookups_fall_back_where_the_instance_lacks_them() {
+    let run = |query: Query, seeds: usize| {
+        let e = Emulator::start_with(Config { query, ..Config::default() });
+        for i in 0..seeds {
+            e.seed_indicator(&format!("/elsewhere/{i}.html"), "Whitelisted");
+        }
+        let o = push(&e, &["--batch", "3"], &findings());
+        ok(&o);
+        let writes = e.writes();
+        let again = push(&e, &["--batch", "3"], &findings());
+        ok(&again);
+        assert_eq!(e.writes(), writes, "{query:?}: the second run wrote something");
+        (e, stderr(&o))
+    };
+    let (full, err) = run(Query::Full, 0);
+    assert!(!err.contains("query"), "{err}");
+    assert_eq!(full.count("GET", "/api/indicators"), 0);
+    let want = full.snapshot();
+    let (e, err) = run(Query::NoExpand, 0);
+    assert_eq!(err.matches("does not expand with= here").count(), 1, "{err}");
+    assert_eq!(e.snapshot(), want);
+    let (e, err) = run(Query::Absent, 0);
+    assert_eq!(err.matches("is not usable here (POST /api/indicators/query: HTTP 404").count(), 1, "{err}");
+    assert!(e.count("GET", "/api/indicators") >= 8);
+    assert_eq!(e.snapshot(), want);
+    // A server that ignores the criteria answers with everything: noticed, and looked up one by one.
+    let (e, err) = run(Query::IgnoreCriteria, 150);
+    assert_eq!(err.matches("does not filter as asked").count(), 1, "{err}");
+    let (f, _) = run(Query::Full, 150);
+    assert_eq!(e.snapshot(), f.snapshot());
 }
 
 #[test]
@@ -425,6 +508,16 @@ fn tq_push_dry_run_contacts_nothing_and_masks_secrets() {
     let consume: Vec<&Value> =
         reqs.iter().filter(|r| r["url"].as_str().unwrap().ends_with("/consume")).collect();
     assert_eq!(consume.iter().map(|r| r["body"].as_array().unwrap().len()).collect::<Vec<_>>(), [5, 3]);
+    // Each batch is looked up, read back and (at the end) verified by one query of its values.
+    let queries: Vec<usize> = reqs
+        .iter()
+        .filter(|r| r["url"].as_str().unwrap().contains("/indicators/query?"))
+        .map(|r| r["body"]["criteria"]["+or"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(queries, [5, 5, 3, 3, 5, 3]);
+    assert!(
+        !reqs.iter().any(|r| r["method"] == "GET" && r["url"].as_str().unwrap().contains("/api/indicators"))
+    );
     let sent: BTreeMap<&str, &str> = consume
         .iter()
         .flat_map(|r| r["body"].as_array().unwrap())

@@ -27,6 +27,43 @@ pub const IIS_EXTS: &[&str] =
 /// Extensions that belong to Java servlet containers.
 pub const JAVA_EXTS: &[&str] = &["jsp", "jspx", "jspf", "jsw", "jsv", "jhtml", "do", "action"];
 
+/// Extensions PHP runs wherever it is installed (Apache, nginx with PHP-FPM, IIS with FastCGI).
+const PHP_EXTS: &[&str] = &["php", "php3", "php4", "php5", "php7", "php8", "pht", "phtml", "phar"];
+
+/// Languages that a Unix web server runs only as CGI, where a folder is set up for it (`cgi-bin`);
+/// elsewhere Apache and nginx serve such a file as its source, a download.
+const CGI_LANGS: &[&str] = &["pl", "pm", "py", "rb", "sh", "bash", "lua"];
+
+/// Folder names that usually hold CGI programs (`ScriptAlias /cgi-bin/`).
+const CGI_DIRS: &[&str] = &["cgi-bin", "cgi", "fcgi-bin", "cgi-local", "cgi-sys"];
+
+/// Whether a server runs a script of extension `ext` (lower case) in `folder`, as far as its kind tells:
+/// `windows` for IIS, else a Unix server (Apache, nginx, a servlet container behind them).
+///
+/// * PHP runs everywhere; ColdFusion, SSI and `.cgi` wherever they appear.
+/// * ASP and ASP.NET handlers (and `.cer`, `.config` mapped to them) run on IIS only.
+/// * Java pages run everywhere (a proxy often sits in front of the container), except on IIS.
+/// * Perl, Python, Ruby, shell and Lua run only under a CGI folder; `.inc` (PHP includes) never.
+///
+/// `--exec-ext` replaces all of this with the user's list.
+pub fn executes(windows: bool, ext: &str, folder: &str) -> bool {
+    let ext = ext.to_ascii_lowercase();
+    let e = ext.as_str();
+    if is_in(PHP_EXTS, e) || ["cfm", "cfml", "cfc", "shtml", "stm", "cgi"].contains(&e) {
+        return true;
+    }
+    if is_in(IIS_EXTS, e) || e == "config" {
+        return windows;
+    }
+    if is_in(JAVA_EXTS, e) || e == "jhtml" {
+        return !windows;
+    }
+    if is_in(CGI_LANGS, e) {
+        return folder.split('/').any(|seg| CGI_DIRS.iter().any(|d| d.eq_ignore_ascii_case(seg)));
+    }
+    false
+}
+
 /// Extensions of static content that a site publishes in bulk (pages, images, assets, documents).
 pub const STATIC_EXTS: &[&str] = &[
     "html", "htm", "css", "js", "mjs", "map", "json", "xml", "txt", "csv", "md", "png", "jpg", "jpeg", "gif",
@@ -111,6 +148,18 @@ pub fn is_in(list: &[&str], ext: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn what_runs_depends_on_the_server_and_the_folder() {
+        use super::executes;
+        assert!(executes(false, "php", "/wp-content/uploads/") && executes(true, "PHP", "/"));
+        assert!(executes(true, "aspx", "/") && !executes(false, "aspx", "/"));
+        assert!(executes(true, "config", "/") && !executes(false, "config", "/"));
+        assert!(executes(false, "jsp", "/app/") && !executes(true, "jsp", "/app/"));
+        assert!(!executes(false, "py", "/code/") && executes(false, "py", "/cgi-bin/tools/"));
+        assert!(!executes(false, "sh", "/downloads/") && executes(true, "pl", "/CGI-BIN/"));
+        assert!(!executes(false, "inc", "/") && executes(false, "cgi", "/x/"));
+    }
+
     use super::*;
 
     #[test]

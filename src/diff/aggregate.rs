@@ -14,6 +14,7 @@ use super::sample::{Distinct, TopK, hash32};
 use crate::bytes;
 use crate::export::file::Source;
 use crate::jsonscan::{self, Field, Scan};
+use crate::normalize::path::Profile;
 use crate::time::{IsoDay, Timestamp};
 
 /// How many values of each kind a key keeps as samples.
@@ -68,6 +69,52 @@ pub struct KeyStats {
     /// Requests per hour (hour start in seconds), while the key has been active in at most
     /// [`MAX_HOURS`] distinct hours.
     pub hours: Option<Vec<(i64, u64)>>,
+    /// Response sizes of the 200 answers.
+    pub sizes: Sizes,
+    /// The path profile its requests were read with (which server runs what), the first one given.
+    pub profile: Option<Profile>,
+}
+
+/// The response sizes of a key's 200 answers: how many had a size, and up to [`Sizes::MAX`] distinct
+/// sizes (the smallest ones, so that the set does not depend on the order of the requests). A file
+/// answers with its one size (two with compression); a program's output varies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sizes {
+    /// 200 answers that logged a size.
+    pub sized: u64,
+    /// Distinct sizes, sorted, at most [`Sizes::MAX`].
+    pub distinct: Vec<u64>,
+    /// More distinct sizes were seen than are kept.
+    pub more: bool,
+}
+
+impl Sizes {
+    pub const MAX: usize = 8;
+
+    fn add(&mut self, bytes: u64, n: u64) {
+        self.sized += n;
+        if let Err(i) = self.distinct.binary_search(&bytes) {
+            self.distinct.insert(i, bytes);
+            if self.distinct.len() > Self::MAX {
+                self.distinct.pop();
+                self.more = true;
+            }
+        }
+    }
+
+    fn merge(&mut self, other: &Sizes) {
+        let sized = self.sized + other.sized;
+        for &b in &other.distinct {
+            self.add(b, 0);
+        }
+        self.sized = sized;
+        self.more |= other.more;
+    }
+
+    /// Distinct sizes seen (a lower bound when `more`).
+    pub fn count(&self) -> usize {
+        self.distinct.len()
+    }
 }
 
 impl KeyStats {
@@ -90,6 +137,8 @@ impl KeyStats {
             anomalies: Vec::new(),
             params: Vec::new(),
             hours: Some(Vec::new()),
+            sizes: Sizes::default(),
+            profile: None,
         }
     }
 
@@ -143,6 +192,8 @@ impl KeyStats {
         for p in &other.params {
             add_name(&mut self.params, p, MAX_PARAMS);
         }
+        self.sizes.merge(&other.sizes);
+        self.profile = self.profile.or(other.profile);
         match &other.hours {
             Some(theirs) => {
                 for (h, n) in theirs {
@@ -211,14 +262,32 @@ fn add_hour(hours: &mut Option<Vec<(i64, u64)>>, hour: i64, n: u64) {
 pub struct HostData {
     /// Keys by template.
     pub keys: Keys,
-    /// Client hash → earliest request time (ms).
-    pub clients_first: FxHashMap<u32, i64>,
+    /// Client hash → earliest request time (ms), and whether it asked for one key only.
+    pub clients_first: FxHashMap<u32, ClientSeen>,
     /// User-agent hash → earliest request time (ms).
     pub uas_first: FxHashMap<u32, i64>,
     /// Requests per hour over the whole host (for the summary's traffic timeline).
     pub hourly: BTreeMap<i64, u64>,
     /// Requests.
     pub requests: u64,
+}
+
+/// What a host saw of one client.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientSeen {
+    /// Earliest request time (ms).
+    pub first: i64,
+    /// `hash32` of the first key's template it asked for.
+    pub key: u32,
+    /// It asked for more than one key.
+    pub many: bool,
+}
+
+impl ClientSeen {
+    fn merge(&mut self, o: &ClientSeen) {
+        self.first = self.first.min(o.first);
+        self.many |= o.many || o.key != self.key;
+    }
 }
 
 /// A host name looked up in [`Aggregate::hosts`], compared with [`bytes::eq`]: most logs have no host,
@@ -260,9 +329,8 @@ impl Aggregate {
             for (h, n) in od.hourly {
                 *hd.hourly.entry(h).or_default() += n;
             }
-            for (c, t) in od.clients_first {
-                let e = hd.clients_first.entry(c).or_insert(t);
-                *e = (*e).min(t);
+            for (c, seen) in od.clients_first {
+                hd.clients_first.entry(c).and_modify(|e| e.merge(&seen)).or_insert(seen);
             }
             for (u, t) in od.uas_first {
                 let e = hd.uas_first.entry(u).or_insert(t);
@@ -295,6 +363,8 @@ impl Aggregate {
             client: None,
             user_agent: None,
             query: None,
+            bytes: None,
+            profile: None,
             first: Timestamp(0),
             last: Timestamp(0),
             count: 1,
@@ -336,6 +406,9 @@ impl Aggregate {
                 RecordKey::Client => r.client = Some(text()?),
                 RecordKey::UserAgent => r.user_agent = Some(text()?),
                 RecordKey::Query => r.query = Some(text()?),
+                RecordKey::Bytes => r.bytes = Some(count_value(line, fd)?),
+                // Compared raw: the three names need no unescaping, and this runs for every record.
+                RecordKey::Profile => r.profile = profile_value(line, fd),
                 RecordKey::Time => time = Some(time_value(scan, line, fd, day)?),
                 RecordKey::FirstSeen => first_seen = Some(time_value(scan, line, fd, day)?),
                 RecordKey::LastSeen => last_seen = Some(time_value(scan, line, fd, day)?),
@@ -450,6 +523,12 @@ impl Aggregate {
         if let Some(s) = r.status {
             bump_status(&mut k.statuses, s, n);
         }
+        if let (Some(200), Some(b)) = (r.status, r.bytes) {
+            k.sizes.add(b, n);
+        }
+        if k.profile.is_none() {
+            k.profile = r.profile;
+        }
         add_hour(&mut k.hours, hour, n);
         if r.is_template {
             k.template_hits += n;
@@ -479,11 +558,25 @@ impl Aggregate {
             }
         }
         let t0 = first.0;
+        // The template's hash only for a client not yet seen on two keys (most soon are).
+        let mut key_hash = None;
+        let template = &r.template;
         let mut client = |c: &str, h: u32, count: u64| {
             k.clients.add_hashed(c, h, count, SAMPLE_CLIENTS);
             k.distinct_clients.add_hashed(h);
-            let e = hd.clients_first.entry(h).or_insert(t0);
-            *e = (*e).min(t0);
+            let mut kh = || *key_hash.get_or_insert_with(|| hash32(template));
+            match hd.clients_first.entry(h) {
+                std::collections::hash_map::Entry::Occupied(mut e) => {
+                    let e = e.get_mut();
+                    e.first = e.first.min(t0);
+                    if !e.many && e.key != kh() {
+                        e.many = true;
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(ClientSeen { first: t0, key: kh(), many: false });
+                }
+            }
         };
         if let (Some(c), Some(h)) = (r.client.as_deref(), client_hash) {
             client(c, h, n);
@@ -542,12 +635,14 @@ enum RecordKey {
     Anomalies,
     Params,
     Source,
+    Bytes,
+    Profile,
 }
 
 impl RecordKey {
     /// Every key with its name in the record.
     #[cfg(test)]
-    const ALL: [(&'static [u8], RecordKey); 20] = [
+    const ALL: [(&'static [u8], RecordKey); 22] = [
         (b"host", RecordKey::Host),
         (b"template", RecordKey::Template),
         (b"path", RecordKey::Path),
@@ -568,6 +663,8 @@ impl RecordKey {
         (b"anomalies", RecordKey::Anomalies),
         (b"params", RecordKey::Params),
         (b"source", RecordKey::Source),
+        (b"bytes", RecordKey::Bytes),
+        (b"profile", RecordKey::Profile),
     ];
 
     /// The key named `k`. A match rather than a search of a table: it dispatches on the length first and
@@ -594,6 +691,8 @@ impl RecordKey {
             b"anomalies" => RecordKey::Anomalies,
             b"params" => RecordKey::Params,
             b"source" => RecordKey::Source,
+            b"bytes" => RecordKey::Bytes,
+            b"profile" => RecordKey::Profile,
             _ => return None,
         })
     }
@@ -602,6 +701,16 @@ impl RecordKey {
 /// The field's value as text.
 fn string_value<'a>(scan: &Scan, line: &'a [u8], fd: &Field) -> Result<Cow<'a, str>> {
     scan.str_value(line, fd).ok_or_else(|| not_a(line, fd, "a string"))
+}
+
+/// The `profile` field's value, as written by path-normalize (anything else: unknown).
+fn profile_value(line: &[u8], fd: &Field) -> Option<Profile> {
+    match jsonscan::raw(line, fd.val) {
+        b"\"generic\"" => Some(Profile::Generic),
+        b"\"iis\"" => Some(Profile::Iis),
+        b"\"java\"" => Some(Profile::Java),
+        _ => None,
+    }
 }
 
 /// The field's value as a count (an unsigned integer).
@@ -641,6 +750,9 @@ pub struct Request<'a> {
     pub client: Option<Cow<'a, str>>,
     pub user_agent: Option<Cow<'a, str>>,
     pub query: Option<Cow<'a, str>>,
+    /// Response bytes, when logged.
+    pub bytes: Option<u64>,
+    pub profile: Option<Profile>,
     pub first: Timestamp,
     pub last: Timestamp,
     pub count: u64,

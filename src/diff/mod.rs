@@ -82,8 +82,11 @@ more, are reported as one finding; new scripts never are.",
 Every finding is scored 0-100: the sum of the weights of its reasons, clamped. Each reason carries its
 weight, a code and the evidence. The alert threshold is 50; --min-score filters on the score.
   new              +10  first requested after the learning window
-  script_ext       +30  server-side script name (.php .aspx .jsp .cgi ...)
+  script_ext       +30  script name this server runs (.php; .aspx on IIS; .py only under cgi-bin ...)
+  served_as_file     0  script-language name the server serves as a file (instead of script_ext and
+                        the folder signals; --exec-ext says what runs)
   double_ext       +40  script extension hidden before another (x.php.jpg)
+  hidden_name      +15  script with a hidden (dot) name (/images/.cache.php)
   static_dir       +20  script under an upload or static folder (/uploads/ /images/ /aspnet_client/)
   static_only_dir  +20  script in a folder that served only non-script files in the baseline
   new_dir          +10  script in a folder the baseline never saw
@@ -92,14 +95,18 @@ weight, a code and the evidence. The alert threshold is 50; --min-score filters 
   few_clients      +10  at most 2 clients made 3 or more requests
   many_clients     -20  20 or more distinct clients
   new_clients      +10  new keys: the clients never visited the site in the baseline
+  lone_clients     +10  new keys, 3+ requests: its clients asked the site for nothing else
   new_user_agent   +10  new keys: user agents the baseline never saw
   tool_user_agent   +5  scripting-tool user agent (curl, python-requests, Go, PowerShell ...)
   evasion          +10  evasive spellings (+15 with NUL, ADS, overlong UTF-8, %u, double encoding)
   shell_params     +10  query parameters typical of web shells (cmd, exec, z0 ...)
   success           +5  answered 2xx (error_only +5: only 5xx, a shell can fail loudly)
-  redirect_only    -10  answered only 3xx
+  redirect_only    -20  answered only 3xx (a probe sent elsewhere)
   static_kind      -20  static file type (.html .png .pdf ...)
   family           -10  a family of similar names ({name})
+  varied_sizes     +15  3+ answers (200) of 3+ sizes on one file's name: a program's output
+  one_size         -15  3+ answers (200) of one size, GET only, no query, not a script: a file
+  command_values   +10  one parameter with 2+ values that read as commands or encoded data
   crawlers_only    -10  only search-engine crawlers
 Learned keys are scored too, without the baseline-relative signals, so the baseline can be audited:
 a shell that was already there when learning started scores high among the learned findings.",
@@ -194,6 +201,12 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub fold_min_script: usize,
 
+    /// The extensions this server runs (e.g. php,py,cgi), instead of what the log's server kind tells:
+    /// PHP everywhere, ASP.NET on IIS, Java pages elsewhere, Perl/Python/Ruby/shell only under cgi-bin.
+    /// A script name that does not run is scored as the file it is (served_as_file).
+    #[arg(long, value_name = "EXT,...", value_delimiter = ',')]
+    pub exec_ext: Option<Vec<String>>,
+
     /// Write a JSON summary of the run (counts, time span, per-host hourly traffic) to FILE.
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,
@@ -237,7 +250,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
     let window_end = learning_window(&args, &mut st, agg.span)?;
     let cfg = FoldConfig { fold_min: args.fold_min.max(2), fold_min_script: args.fold_min_script.max(2) };
-    let out = decide(&mut st, &agg, window_end, cfg);
+    let exec_ext: Option<Vec<String>> = args.exec_ext.as_ref().map(|l| {
+        l.iter()
+            .map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase())
+            .filter(|e| !e.is_empty())
+            .collect()
+    });
+    let out = decide(&mut st, &agg, window_end, cfg, exec_ext.as_deref());
 
     let mut printed_new = 0u64;
     let mut findings = out.findings;
@@ -451,7 +470,13 @@ struct Resolved {
 }
 
 /// Folds, decides verdicts, scores, updates the state in memory; returns the findings sorted.
-fn decide(st: &mut State, agg: &Aggregate, window_end: Option<Timestamp>, cfg: FoldConfig) -> Decided {
+fn decide(
+    st: &mut State,
+    agg: &Aggregate,
+    window_end: Option<Timestamp>,
+    cfg: FoldConfig,
+    exec_ext: Option<&[String]>,
+) -> Decided {
     let in_window = |t: Timestamp| window_end.is_some_and(|w| t <= w);
 
     // The baseline: learned and accepted state keys, and this run's keys first seen in the window.
@@ -463,9 +488,12 @@ fn decide(st: &mut State, agg: &Aggregate, window_end: Option<Timestamp>, cfg: F
             }
         }
     }
+    // A script name the server never served in this run (only redirects or errors: a scanner's probes)
+    // teaches nothing about its folder: it makes no family and does not count as a script there. (Keys
+    // of earlier runs count as they are: the state keeps no statuses.)
     for (host, hd) in &agg.hosts {
         for (t, k) in &hd.keys {
-            if in_window(k.first) && st.key(host, t).is_none() {
+            if in_window(k.first) && st.key(host, t).is_none() && (served(k) || !is_script(t)) {
                 baseline.push((host, t));
             }
         }
@@ -483,7 +511,13 @@ fn decide(st: &mut State, agg: &Aggregate, window_end: Option<Timestamp>, cfg: F
         keys.sort_by(|a, b| a.0.cmp(b.0));
         for (t, k) in keys {
             let in_state = st.key(host, t).is_some();
-            let target = if in_state { None } else { rules.family(host, t) };
+            let target = if in_state {
+                None
+            } else {
+                slash_twin(t)
+                    .filter(|w| hd.keys.get(w).is_some() || st.key(host, w).is_some())
+                    .or_else(|| rules.family(host, t))
+            };
             match target {
                 None if !in_state && !in_window(k.first) => pending_new.push((host, t, k)),
                 _ => {
@@ -519,7 +553,7 @@ fn decide(st: &mut State, agg: &Aggregate, window_end: Option<Timestamp>, cfg: F
     let mut known_uas: FxHashMap<&str, Vec<u32>> = FxHashMap::default();
     for (host, hd) in &agg.hosts {
         let mut c: Vec<u32> = st.hosts.get(&**host).map(|h| h.clients.clone()).unwrap_or_default();
-        c.extend(hd.clients_first.iter().filter(|(_, t)| in_window(Timestamp(**t))).map(|(h, _)| *h));
+        c.extend(hd.clients_first.iter().filter(|(_, t)| in_window(Timestamp(t.first))).map(|(h, _)| *h));
         c.sort_unstable();
         c.dedup();
         let mut u: Vec<u32> = st.hosts.get(&**host).map(|h| h.user_agents.clone()).unwrap_or_default();
@@ -546,6 +580,8 @@ fn decide(st: &mut State, agg: &Aggregate, window_end: Option<Timestamp>, cfg: F
         let ku = known_uas.get(host.as_str()).unwrap_or(&empty);
         let client_known = |c: &str| kc.binary_search(&sample::hash32(c)).is_ok();
         let ua_known = |u: &str| ku.binary_search(&sample::hash32(u)).is_ok();
+        let seen = agg.hosts.get(host.as_str()).map(|h| &h.clients_first);
+        let client_alone = |c: &str| seen.and_then(|m| m.get(&sample::hash32(c))).is_some_and(|c| !c.many);
         let cx = score::Context {
             verdict,
             template,
@@ -553,6 +589,8 @@ fn decide(st: &mut State, agg: &Aggregate, window_end: Option<Timestamp>, cfg: F
             folder: rules.folder(host, template),
             client_known: &client_known,
             ua_known: &ua_known,
+            client_alone: &client_alone,
+            exec_ext,
         };
         let (score, reasons) = score::score(&cx);
         match verdict {
@@ -624,6 +662,30 @@ fn strongest(a: Stored, b: Stored) -> Stored {
         Stored::New => 0,
     };
     if rank(a) >= rank(b) { a } else { b }
+}
+
+/// Whether any request of the key was answered 2xx or 304.
+fn served(k: &KeyStats) -> bool {
+    k.statuses.iter().any(|(c, _)| (200..300).contains(c) || *c == 304) || k.statuses.is_empty()
+}
+
+fn is_script(template: &str) -> bool {
+    fold::split(template).is_some_and(|s| fold::kind(&s).is_script())
+}
+
+/// The template with `%2F` read as `/` (runs of `/` collapsed), when it has one: nginx decodes `%2F`
+/// and serves the same file, so such a spelling counts with the plain one when that one is a key too.
+fn slash_twin(template: &str) -> Option<String> {
+    if !template.contains("%2F") {
+        return None;
+    }
+    let mut out = String::with_capacity(template.len());
+    for c in template.replace("%2F", "/").chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    Some(out)
 }
 
 fn merge_into(

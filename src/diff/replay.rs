@@ -93,6 +93,8 @@ impl Sink for Replay<'_> {
             client: d.client,
             user_agent: d.user_agent,
             query: query.map(Cow::Borrowed),
+            bytes: p.bytes,
+            profile: Some(norm.profile),
             first: time,
             last: time,
             count: 1,

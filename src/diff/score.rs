@@ -6,8 +6,10 @@
 //! | code | weight | when |
 //! |---|---|---|
 //! | `new` | +10 | first requested after the learning window |
-//! | `script_ext` | +30 | a server-side script name (`.php`, `.aspx`, `.jsp`, … see `pathkind`) |
+//! | `script_ext` | +30 | a script name that this server runs (`.php`; `.aspx` on IIS; … see `pathkind::executes`) |
+//! | `served_as_file` | 0 | a script-language name this server serves as a file (`.py` outside `cgi-bin` on Apache), instead of `script_ext` and the folder signals |
 //! | `double_ext` | +40 | the script extension hides before another (`x.php.jpg`), instead of `script_ext` |
+//! | `hidden_name` | +15 | a script whose name starts with a dot (`/images/.cache.php`) |
 //! | `static_dir` | +20 | a script under an upload or static folder (`/uploads/`, `/images/`, `/aspnet_client/`) |
 //! | `static_only_dir` | +20 | a script in a folder that served only non-script files in the baseline |
 //! | `new_dir` | +10 | a script in a folder the baseline never saw |
@@ -16,14 +18,18 @@
 //! | `few_clients` | +10 | at most 2 distinct clients made 3 or more requests |
 //! | `many_clients` | −20 | 20 or more distinct clients |
 //! | `new_clients` | +10 | new keys: 80 % or more of the requests from clients the baseline never saw |
+//! | `lone_clients` | +10 | new keys of 3 or more requests: every sampled client asked the host for this key and nothing else (an operator going straight to the shell; visitors load pages and their assets) |
 //! | `new_user_agent` | +10 | new keys: 80 % or more of the requests with user agents the baseline never saw |
 //! | `tool_user_agent` | +5 | a scripting-tool user agent (curl, python-requests, Go, PowerShell, …) |
 //! | `evasion` | +10 | requested with evasive spellings (`+15` for NUL, ADS, overlong, `%u`, double encoding) |
 //! | `shell_params` | +10 | query parameters typical of web shells (`cmd`, `exec`, `z0`, …) |
 //! | `success` | +5 | answered 2xx; `error_only` +5: answered only 5xx (a shell can fail loudly) |
-//! | `redirect_only` | −10 | answered only 3xx |
+//! | `redirect_only` | −20 | answered only 3xx: nothing ran for the client (a scanner's probe sent to the login or to https) |
 //! | `static_kind` | −20 | a static file type (`.html`, `.png`, `.pdf`, …) |
 //! | `family` | −10 | a learned or grouped family of similar names (`{name}`) |
+//! | `varied_sizes` | +15 | 3 or more 200 answers of 3 or more sizes on one file's name (static, or a script name served as a file): a program's output |
+//! | `one_size` | −15 | 3 or more 200 answers of one size, GET only, no query, on a name that is not a running script: a file's bytes |
+//! | `command_values` | +10 | one parameter carried 2 or more different values that read as commands or encoded data (base64, hex, shell words) |
 //! | `crawlers_only` | −10 | every user agent is a search-engine crawler |
 //!
 //! The missing-Referer heuristic is deliberately absent: real shell sessions set the Referer to the shell
@@ -31,6 +37,7 @@
 
 use super::aggregate::KeyStats;
 use super::fold::{self, FolderStats, Kind};
+use crate::normalize::path::Profile;
 use crate::pathkind;
 use crate::record::{Reason, Verdict};
 
@@ -51,6 +58,10 @@ pub struct Context<'a> {
     pub client_known: &'a dyn Fn(&str) -> bool,
     /// Whether a user agent was seen in the host's baseline.
     pub ua_known: &'a dyn Fn(&str) -> bool,
+    /// Whether a client asked the host for this key and nothing else in the run.
+    pub client_alone: &'a dyn Fn(&str) -> bool,
+    /// `--exec-ext`: the extensions the server runs (lower case), instead of what its kind tells.
+    pub exec_ext: Option<&'a [String]>,
 }
 
 const TOOL_AGENTS: &[&str] = &[
@@ -123,7 +134,25 @@ pub fn score(cx: &Context<'_>) -> (u8, Vec<Reason>) {
     if cx.verdict == Verdict::New {
         r.push(reason(10, "new", format!("first requested after the baseline ({})", s.first)));
     }
-    if let (Some(Kind::Script(ext)), Some(sp)) = (&kind, &split) {
+    let windows = s.profile == Some(Profile::Iis);
+    let runs = |ext: &str, folder: &str| match cx.exec_ext {
+        Some(list) => list.iter().any(|e| e.eq_ignore_ascii_case(ext)),
+        None => pathkind::executes(windows, ext, folder),
+    };
+    let running = matches!((&kind, &split), (Some(Kind::Script(ext)), Some(sp)) if runs(ext, sp.folder));
+    if let Some(Kind::Script(ext)) = &kind
+        && !running
+    {
+        let server = if windows { "IIS" } else { "a Unix web server (Apache, nginx)" };
+        r.push(reason(
+            0,
+            "served_as_file",
+            format!(".{ext} names are not run by {server} here but served as files (--exec-ext if this one runs them)"),
+        ));
+    }
+    if let (Some(Kind::Script(ext)), Some(sp)) = (&kind, &split)
+        && running
+    {
         let last = pathkind::extensions(sp.name).last();
         if last.as_deref() != Some(ext.as_str()) && !sp.dir {
             r.push(reason(
@@ -133,6 +162,9 @@ pub fn score(cx: &Context<'_>) -> (u8, Vec<Reason>) {
             ));
         } else {
             r.push(reason(30, "script_ext", format!("server-side script name (.{ext})")));
+        }
+        if sp.name.starts_with('.') && !sp.dir {
+            r.push(reason(15, "hidden_name", format!("a hidden (dot) file name: {}", sp.name)));
         }
         let static_dir = sp
             .folder
@@ -188,6 +220,16 @@ pub fn score(cx: &Context<'_>) -> (u8, Vec<Reason>) {
         let sampled: Vec<(&str, u64)> = s.clients.sorted();
         let total: u64 = sampled.iter().map(|c| c.1).sum();
         let unknown: u64 = sampled.iter().filter(|c| !(cx.client_known)(c.0)).map(|c| c.1).sum();
+        if s.count >= 3 && !sampled.is_empty() && sampled.iter().all(|c| (cx.client_alone)(c.0)) {
+            r.push(reason(
+                10,
+                "lone_clients",
+                format!(
+                    "its {} asked the site for nothing else",
+                    if sampled.len() == 1 { "client" } else { "clients" }
+                ),
+            ));
+        }
         if total > 0 && unknown as f64 >= 0.8 * total as f64 {
             r.push(reason(
                 10,
@@ -273,7 +315,46 @@ pub fn score(cx: &Context<'_>) -> (u8, Vec<Reason>) {
             format!("answered only 5xx ({error} requests): a shell can fail loudly"),
         ));
     } else if redirect > 0 && redirect == with_status {
-        r.push(reason(-10, "redirect_only", "answered only redirects (3xx)".into()));
+        r.push(reason(-20, "redirect_only", "answered only redirects (3xx)".into()));
+    }
+
+    // Sizes tell a file from a program only for one file: the names of a family differ in size anyway.
+    let z = &s.sizes;
+    let one_name = !is_family && s.distinct_paths.count().0 <= 1;
+    let file_name = matches!(kind, Some(Kind::Ext(_))) || matches!(kind, Some(Kind::Script(_))) && !running;
+    if one_name && file_name && z.sized >= 3 && z.count() >= 3 {
+        let more = if z.more { "+" } else { "" };
+        r.push(reason(
+            15,
+            "varied_sizes",
+            format!(
+                "{} answers of {}{more} different sizes: a file's name answered like a program",
+                z.sized,
+                z.count()
+            ),
+        ));
+    } else if one_name
+        && !running
+        && z.sized >= 3
+        && z.count() == 1
+        && s.method_share("GET") >= 1.0
+        && s.queries.sorted().is_empty()
+    {
+        r.push(reason(
+            -15,
+            "one_size",
+            format!(
+                "{} answers of the same {} bytes, GET only, no query: a file's bytes",
+                z.sized, z.distinct[0]
+            ),
+        ));
+    }
+    if let Some((name, n)) = command_values(&s.queries.sorted()) {
+        r.push(reason(
+            10,
+            "command_values",
+            format!("parameter {name} carried {n} different values that read as commands or encoded data"),
+        ));
     }
 
     if let Some(Kind::Ext(e)) = &kind
@@ -295,10 +376,140 @@ pub fn score(cx: &Context<'_>) -> (u8, Vec<Reason>) {
     (total.clamp(0, 100) as u8, r)
 }
 
+/// The parameter of the sampled `queries` whose distinct values, 2 or more, include one that reads as a
+/// command or encoded data, with its number of distinct values: the channel of a shell driven by GET.
+fn command_values(queries: &[(&str, u64)]) -> Option<(String, usize)> {
+    let mut by: Vec<(String, Vec<String>)> = Vec::new();
+    for (q, _) in queries {
+        for pair in q.split('&') {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            if k.is_empty() || k.len() > 16 || v.is_empty() {
+                continue;
+            }
+            let v = percent_decode(v);
+            match by.iter_mut().find(|(n, _)| n == k) {
+                Some((_, vals)) if !vals.contains(&v) => vals.push(v),
+                Some(_) => {}
+                None => by.push((k.to_string(), vec![v])),
+            }
+        }
+    }
+    by.into_iter()
+        .filter(|(_, vals)| vals.len() >= 2 && vals.iter().any(|v| reads_as_command(v)))
+        .max_by_key(|(n, vals)| (vals.len(), std::cmp::Reverse(n.clone())))
+        .map(|(n, vals)| (n, vals.len()))
+}
+
+/// `%XX` and `+` decoded, lossily.
+fn percent_decode(v: &str) -> String {
+    let plus = v.replace('+', " ");
+    url::form_urlencoded::parse(format!("x={plus}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or(plus)
+}
+
+const SHELL_WORDS: &[&str] = &[
+    "whoami",
+    "id",
+    "uname",
+    "ls",
+    "dir",
+    "cat",
+    "type",
+    "pwd",
+    "cd",
+    "net",
+    "ipconfig",
+    "ifconfig",
+    "wget",
+    "curl",
+    "echo",
+    "ps",
+    "tasklist",
+    "netstat",
+    "systeminfo",
+    "hostname",
+    "powershell",
+    "cmd",
+    "bash",
+    "sh",
+    "chmod",
+    "nc",
+    "python",
+    "perl",
+    "find",
+    "rm",
+    "del",
+    "copy",
+    "mv",
+    "tar",
+];
+
+/// A value that reads as a shell command line, or as encoded data (base64 or hex of some length, with
+/// the variety of characters of random bytes).
+fn reads_as_command(v: &str) -> bool {
+    let first = v.split([' ', ';', '|', '&']).next().unwrap_or("").trim().to_ascii_lowercase();
+    let first = first.rsplit(['/', '\\']).next().unwrap_or("").trim_end_matches(".exe");
+    let shellish = v.contains(' ') || v.contains(';') || v.contains('|') || v.contains("&&");
+    if SHELL_WORDS.contains(&first) && (shellish || v.len() <= 12) {
+        return true;
+    }
+    let hex = v.len() >= 16 && v.len().is_multiple_of(2) && v.bytes().all(|b| b.is_ascii_hexdigit());
+    let b64 = v.len() >= 16
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
+        && v.bytes().any(|b| b.is_ascii_digit())
+        && v.bytes().any(|b| b.is_ascii_uppercase())
+        && v.bytes().any(|b| b.is_ascii_lowercase());
+    // Hex has 16 symbols (4 bits at most); hex of text uses fewer.
+    (hex && entropy(v) >= 2.8) || (b64 && entropy(v) >= 3.5)
+}
+
+/// Shannon entropy in bits per character.
+fn entropy(v: &str) -> f64 {
+    let mut n = [0u32; 256];
+    for b in v.bytes() {
+        n[b as usize] += 1;
+    }
+    let len = v.len() as f64;
+    n.iter().filter(|&&c| c > 0).map(|&c| c as f64 / len).map(|p| -p * p.log2()).sum()
+}
+
 fn list(items: &[&str], n: usize) -> String {
     let mut s: Vec<String> = items.iter().take(n).map(|x| x.to_string()).collect();
     if items.len() > n {
         s.push(format!("and {} more", items.len() - n));
     }
     s.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_and_encoded_data_read_as_such() {
+        for v in ["whoami", "ls -la /var/www", "cat /etc/passwd", "C:\\Windows\\System32\\cmd.exe /c dir"] {
+            assert!(reads_as_command(v), "{v}");
+        }
+        assert!(reads_as_command("d2hvYW1pO2lkO3VuYW1lIC1h"), "base64");
+        assert!(reads_as_command("6964203b20756e616d65202d61"), "hex");
+        for v in ["2", "news", "summer sale", "id", "aGVsbG8=", "ffffffffffffffff", "Product-Page-2024"] {
+            // "id" alone is a word, and a short one: it counts only with other signs of a command.
+            if v == "id" {
+                continue;
+            }
+            assert!(!reads_as_command(v), "{v}");
+        }
+        assert!(entropy("aaaa") < 0.1 && entropy("abcd") > 1.9);
+    }
+
+    #[test]
+    fn a_parameter_with_varied_command_values_is_a_channel() {
+        let q = [("c=whoami", 1), ("c=uname%20-a", 1), ("c=ls+-la", 1), ("page=2", 3)];
+        assert_eq!(command_values(&q), Some(("c".to_string(), 3)));
+        // One value only, or values that read as words: no channel.
+        assert_eq!(command_values(&[("c=whoami", 5)]), None);
+        assert_eq!(command_values(&[("q=shoes", 1), ("q=red+shoes", 1)]), None);
+    }
 }

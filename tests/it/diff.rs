@@ -479,3 +479,89 @@ fn from_logs_equals_the_pipeline() {
         );
     }
 }
+
+/// A normalized record with a status, a size and a query.
+fn rec_sized(path: &str, time: &str, method: &str, client: &str, bytes: u64, query: Option<&str>) -> Value {
+    let mut r = json!({"host": "www.example.org", "path": path, "time": time, "method": method,
+        "client": client, "user_agent": UA, "status": 200, "bytes": bytes, "source": "t.log:1"});
+    if let Some(q) = query {
+        r["query"] = json!(q);
+    }
+    let out = run("path-normalize", &["-q"], r.to_string().as_bytes());
+    ok(&out);
+    serde_json::from_str(stdout(&out).trim()).unwrap()
+}
+
+/// Issue 17's signals: what the server runs, a hidden name, response sizes, a command channel.
+#[test]
+fn scores_tell_a_program_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut recs = site_baseline();
+    let t = |h: u32, m: u32| format!("2026-10-2{}T{:02}:{:02}:00Z", h / 24, h % 24, m);
+    // A source file offered as a download (Apache serves .py outside cgi-bin as text), and the same
+    // name under cgi-bin, where it runs.
+    recs.push(rec_sized("/code/tool.py", &t(1, 0), "GET", "198.51.100.200", 5120, None));
+    recs.push(rec_sized("/cgi-bin/tool.py", &t(1, 5), "GET", "198.51.100.201", 310, None));
+    // A GET-driven shell with a hidden name in an image folder: a command per request, varied output.
+    for (i, c) in ["whoami", "id;uname -a", "ls -la /var/www", "cat /etc/passwd"].iter().enumerate() {
+        let q = format!("c={}", c.replace(' ', "%20").replace(';', "%3B"));
+        recs.push(rec_sized(
+            "/images/.cache.php",
+            &t(2, i as u32),
+            "GET",
+            "203.0.113.7",
+            40 + 97 * i as u64,
+            Some(&q),
+        ));
+    }
+    // A document fetched four times by visitors of the site: one size, GET, no query.
+    for i in 0..4 {
+        recs.push(rec_sized(
+            "/files/report.pdf",
+            &t(3, i),
+            "GET",
+            &format!("198.51.100.{}", 11 + i),
+            88_211,
+            None,
+        ));
+    }
+    // A "static" name answering like a program.
+    for i in 0..3 {
+        recs.push(rec_sized("/images/pixel.gif", &t(4, i), "POST", "203.0.113.8", 12 + 300 * i as u64, None));
+    }
+    let run_with = |extra: &[&str]| {
+        let state = dir.path().join(format!("s{}.state", extra.len()));
+        let mut args = vec!["--learn-until", "2026-10-15T00:00:00Z"];
+        args.extend_from_slice(extra);
+        let out = diff(&state, &args, &lines(&recs));
+        ok(&out);
+        json_lines(&stdout(&out)).into_iter().filter(|f| f["verdict"] == "new").collect::<Vec<_>>()
+    };
+    let codes = |f: &Value| -> Vec<String> {
+        f["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap().to_string()).collect()
+    };
+    let found = run_with(&[]);
+    let get = |t: &str| found.iter().find(|f| f["template"] == t).unwrap_or_else(|| panic!("{t}: {found:?}"));
+    let shell = get("/images/.cache.php");
+    let c = codes(shell);
+    for want in ["script_ext", "hidden_name", "static_dir", "command_values", "lone_clients"] {
+        assert!(c.contains(&want.to_string()), "{want} missing: {c:?}");
+    }
+    assert!(!c.contains(&"varied_sizes".to_string()), "a running script's output varies anyway: {c:?}");
+    assert_eq!(found[0]["template"], "/images/.cache.php", "the shell ranks first");
+    // The document's four readers also loaded other pages: no lone clients there.
+    assert!(!codes(get("/files/report.pdf")).contains(&"lone_clients".to_string()));
+    let py = get("/code/tool.py");
+    assert!(
+        codes(py).contains(&"served_as_file".to_string()) && !codes(py).contains(&"script_ext".to_string())
+    );
+    assert!(py["score"].as_i64().unwrap() < 50, "{py}");
+    assert!(codes(get("/cgi-bin/tool.py")).contains(&"script_ext".to_string()));
+    assert!(codes(get("/files/report.pdf")).contains(&"one_size".to_string()));
+    let gif = codes(get("/images/pixel.gif"));
+    assert!(gif.contains(&"varied_sizes".to_string()) && gif.contains(&"mostly_post".to_string()), "{gif:?}");
+    // The server's own list, when it runs Python everywhere.
+    let found = run_with(&["--exec-ext", "php,.PY"]);
+    let py = found.iter().find(|f| f["template"] == "/code/tool.py").unwrap();
+    assert!(codes(py).contains(&"script_ext".to_string()), "{py}");
+}

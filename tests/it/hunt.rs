@@ -207,3 +207,48 @@ fn client_rule_and_max_bad_reach_the_reading_stage() {
         ok(&hunt(&[mode, "--learn-for", "4d", "--max-bad", "20", bad.to_str().unwrap()]));
     }
 }
+
+/// `--exec-ext` reaches the scorer in one process and in the pipeline, and both score a log's sizes and
+/// server kind alike: a Python file offered as a download is scored as one, unless the server runs it.
+#[test]
+fn exec_ext_and_the_sizes_score_alike_in_both_modes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = String::new();
+    for d in 1..=9 {
+        log.push_str(&format!(
+            "198.51.100.{d} - - [0{d}/Oct/2026:10:00:00 +0000] \"GET /index.html HTTP/1.1\" 200 900 \"-\" \"ua\"\n"
+        ));
+    }
+    for (i, size) in [5120, 5120, 5120].iter().enumerate() {
+        log.push_str(&format!(
+            "198.51.100.{} - - [09/Oct/2026:11:0{i}:00 +0000] \"GET /code/tool.py HTTP/1.1\" 200 {size} \"-\" \"ua\"\n",
+            i + 1
+        ));
+    }
+    let path = util::write(dir.path(), "site.log", &log);
+    let p = path.to_str().unwrap();
+    let mut seen = vec![];
+    for mode in ["--json", "--pipeline"] {
+        let codes = |extra: &[&str]| -> Vec<String> {
+            let mut args = vec![mode, "--json", "--learn-until", "2026-10-05T00:00:00Z"];
+            args.extend(extra);
+            args.push(p);
+            let out = hunt(&args);
+            ok(&out);
+            let f = json_lines(&stdout(&out));
+            let py = f.iter().find(|f| f["template"] == "/code/tool.py").expect("the new file");
+            py["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["code"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let plain = codes(&[]);
+        assert!(plain.contains(&"served_as_file".into()) && plain.contains(&"one_size".into()), "{plain:?}");
+        let runs = codes(&["--exec-ext", "php,py"]);
+        assert!(runs.contains(&"script_ext".into()) && !runs.contains(&"served_as_file".into()), "{runs:?}");
+        seen.push((plain, runs));
+    }
+    assert_eq!(seen[0], seen[1], "one process and the pipeline agree");
+}

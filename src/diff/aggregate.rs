@@ -91,7 +91,7 @@ pub struct Sizes {
 impl Sizes {
     pub const MAX: usize = 8;
 
-    fn add(&mut self, bytes: u64, n: u64) {
+    pub(crate) fn add(&mut self, bytes: u64, n: u64) {
         self.sized += n;
         if let Err(i) = self.distinct.binary_search(&bytes) {
             self.distinct.insert(i, bytes);

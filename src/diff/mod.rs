@@ -499,6 +499,19 @@ fn decide(
         }
     }
     let rules = Rules::learn(baseline.into_iter(), cfg);
+    // Folders where the baseline shows scripts of an extension running (POSTed to, asked with a query,
+    // answering with varied sizes): there that extension runs, whatever the server's kind says.
+    let mut ran: BTreeSet<(&str, String)> = BTreeSet::new();
+    for (host, hd) in &agg.hosts {
+        for (t, k) in &hd.keys {
+            if in_window(k.first)
+                && runs_here(k)
+                && let Some(at) = script_folder(t)
+            {
+                ran.insert((host, at));
+            }
+        }
+    }
 
     // Resolve run keys to their final keys.
     let mut resolved: BTreeMap<KeyName, Resolved> = BTreeMap::new();
@@ -591,6 +604,7 @@ fn decide(
             ua_known: &ua_known,
             client_alone: &client_alone,
             exec_ext,
+            folder_runs: script_folder(template).is_some_and(|at| ran.contains(&(host.as_str(), at))),
         };
         let (score, reasons) = score::score(&cx);
         match verdict {
@@ -662,6 +676,20 @@ fn strongest(a: Stored, b: Stored) -> Stored {
         Stored::New => 0,
     };
     if rank(a) >= rank(b) { a } else { b }
+}
+
+/// Whether a key's requests show a program answering: a POST, a query, or varied response sizes.
+fn runs_here(k: &KeyStats) -> bool {
+    k.method_share("POST") > 0.0 || !k.queries.sorted().is_empty() || k.sizes.count() >= 3
+}
+
+/// `folder` and `ext` of a script name's template, as one string (`/cgi/\0py`).
+fn script_folder(template: &str) -> Option<String> {
+    let s = fold::split(template)?;
+    match fold::kind(&s) {
+        fold::Kind::Script(ext) => Some(format!("{}\0{}", s.folder, ext.to_ascii_lowercase())),
+        _ => None,
+    }
 }
 
 /// Whether any request of the key was answered 2xx or 304.

@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | `new` | +10 | first requested after the learning window |
 //! | `script_ext` | +30 | a script name that this server runs (`.php`; `.aspx` on IIS; … see `pathkind::executes`) |
-//! | `served_as_file` | 0 | a script-language name this server serves as a file (`.py` outside `cgi-bin` on Apache), instead of `script_ext` and the folder signals |
+//! | `served_as_file` | 0 | a script-language name this server serves as a file (`.py` outside `cgi-bin` on Apache, unless the baseline showed that folder's `.py` names running), instead of `script_ext` and the folder signals |
 //! | `double_ext` | +40 | the script extension hides before another (`x.php.jpg`), instead of `script_ext` |
 //! | `hidden_name` | +15 | a script whose name starts with a dot (`/images/.cache.php`) |
 //! | `static_dir` | +20 | a script under an upload or static folder (`/uploads/`, `/images/`, `/aspnet_client/`) |
@@ -62,6 +62,9 @@ pub struct Context<'a> {
     pub client_alone: &'a dyn Fn(&str) -> bool,
     /// `--exec-ext`: the extensions the server runs (lower case), instead of what its kind tells.
     pub exec_ext: Option<&'a [String]>,
+    /// The baseline showed scripts of this key's extension running in its folder (POSTed to, asked
+    /// with a query, answering with varied sizes).
+    pub folder_runs: bool,
 }
 
 const TOOL_AGENTS: &[&str] = &[
@@ -137,7 +140,7 @@ pub fn score(cx: &Context<'_>) -> (u8, Vec<Reason>) {
     let windows = s.profile == Some(Profile::Iis);
     let runs = |ext: &str, folder: &str| match cx.exec_ext {
         Some(list) => list.iter().any(|e| e.eq_ignore_ascii_case(ext)),
-        None => pathkind::executes(windows, ext, folder),
+        None => pathkind::executes(windows, ext, folder) || cx.folder_runs,
     };
     let running = matches!((&kind, &split), (Some(Kind::Script(ext)), Some(sp)) if runs(ext, sp.folder));
     if let Some(Kind::Script(ext)) = &kind
@@ -486,6 +489,97 @@ fn list(items: &[&str], n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::Timestamp;
+    use compact_str::CompactString;
+
+    /// A new key's stats: `n` requests of `method`, answered 200 with `sizes` (cycled), from `clients`.
+    fn stats(n: u64, method: &str, sizes: &[u64], clients: &[&str], query: Option<&str>) -> KeyStats {
+        let mut k = KeyStats::new(Timestamp(1_760_000_000_000));
+        k.count = n;
+        k.methods = vec![(CompactString::new(method), n)];
+        k.statuses = vec![(200, n)];
+        for i in 0..n as usize {
+            if !sizes.is_empty() {
+                k.sizes.add(sizes[i % sizes.len()], 1);
+            }
+            let c = clients[i % clients.len()];
+            k.clients.add(c, 1, 8);
+            k.distinct_clients.add(c);
+            if let Some(q) = query {
+                k.queries.add(&q.replace("{i}", &i.to_string()), 1, 5);
+            }
+        }
+        k
+    }
+
+    /// The codes of a new key's reasons and its score.
+    fn scored(template: &str, k: &KeyStats, alone: bool, folder_runs: bool) -> (u8, Vec<String>) {
+        let known = |_: &str| true;
+        let alone = move |_: &str| alone;
+        let cx = Context {
+            verdict: Verdict::New,
+            template,
+            stats: k,
+            folder: (None, 0),
+            client_known: &known,
+            ua_known: &known,
+            client_alone: &alone,
+            exec_ext: None,
+            folder_runs,
+        };
+        let (score, reasons) = score(&cx);
+        (score, reasons.into_iter().map(|r| r.code).collect())
+    }
+
+    #[test]
+    fn a_script_name_counts_only_where_it_runs() {
+        let k = stats(1, "GET", &[5120], &["198.51.100.1"], None);
+        let (_, c) = scored("/code/tool.py", &k, false, false);
+        assert!(c.contains(&"served_as_file".into()) && !c.contains(&"script_ext".into()), "{c:?}");
+        let (_, c) = scored("/code/tool.py", &k, false, true);
+        assert!(c.contains(&"script_ext".into()), "the baseline showed .py running here: {c:?}");
+        let (_, c) = scored("/cgi-bin/tool.py", &k, false, false);
+        assert!(c.contains(&"script_ext".into()), "{c:?}");
+    }
+
+    #[test]
+    fn a_hidden_script_name_weighs() {
+        let k = stats(2, "GET", &[10, 20], &["203.0.113.7"], None);
+        let (hidden, c) = scored("/images/.cache.php", &k, false, false);
+        assert!(c.contains(&"hidden_name".into()), "{c:?}");
+        let (plain, _) = scored("/images/cache.php", &k, false, false);
+        assert_eq!(hidden, plain + 15);
+    }
+
+    #[test]
+    fn sizes_tell_a_program_from_a_file() {
+        // A static name answering with varied sizes, and one answering with one size to GETs.
+        let (_, c) =
+            scored("/images/pixel.gif", &stats(3, "POST", &[12, 312, 612], &["a"], None), false, false);
+        assert!(c.contains(&"varied_sizes".into()), "{c:?}");
+        let (_, c) =
+            scored("/files/report.pdf", &stats(4, "GET", &[88_211], &["a", "b"], None), false, false);
+        assert!(c.contains(&"one_size".into()), "{c:?}");
+        // Not on a running script (its output varies anyway), nor with a query.
+        let (_, c) = scored("/x.php", &stats(4, "GET", &[1, 2, 3], &["a"], None), false, false);
+        assert!(!c.contains(&"varied_sizes".into()), "{c:?}");
+        let (_, c) = scored("/f.pdf", &stats(4, "GET", &[7], &["a"], Some("v={i}")), false, false);
+        assert!(!c.contains(&"one_size".into()), "{c:?}");
+    }
+
+    #[test]
+    fn lone_clients_and_command_values_weigh() {
+        let q = Some("c=whoami%20{i}");
+        let k = stats(4, "GET", &[40, 137, 234, 331], &["203.0.113.7"], q);
+        let (alone, c) = scored("/images/x.php", &k, true, false);
+        assert!(c.contains(&"lone_clients".into()) && c.contains(&"command_values".into()), "{c:?}");
+        let (not_alone, c) = scored("/images/x.php", &k, false, false);
+        assert!(!c.contains(&"lone_clients".into()));
+        assert_eq!(alone, (not_alone + 10).min(100));
+        // Fewer than three requests: a visitor's one look, not a session.
+        let (_, c) = scored("/images/x.php", &stats(2, "GET", &[40], &["a"], None), true, false);
+        assert!(!c.contains(&"lone_clients".into()), "{c:?}");
+    }
 
     #[test]
     fn commands_and_encoded_data_read_as_such() {

@@ -529,6 +529,9 @@ fn scores_tell_a_program_from_a_file() {
     for i in 0..3 {
         recs.push(rec_sized("/images/pixel.gif", &t(4, i), "POST", "203.0.113.8", 12 + 300 * i as u64, None));
     }
+    // A folder whose .py names the baseline saw running (asked with a query): there .py runs.
+    recs.push(rec_sized("/tools/run.py", "2026-10-05T10:00:00Z", "GET", "198.51.100.30", 100, Some("id=1")));
+    recs.push(rec_sized("/tools/new.py", &t(5, 0), "GET", "198.51.100.31", 100, None));
     let run_with = |extra: &[&str]| {
         let state = dir.path().join(format!("s{}.state", extra.len()));
         let mut args = vec!["--learn-until", "2026-10-15T00:00:00Z"];
@@ -557,6 +560,7 @@ fn scores_tell_a_program_from_a_file() {
     );
     assert!(py["score"].as_i64().unwrap() < 50, "{py}");
     assert!(codes(get("/cgi-bin/tool.py")).contains(&"script_ext".to_string()));
+    assert!(codes(get("/tools/new.py")).contains(&"script_ext".to_string()), "the baseline ran .py there");
     assert!(codes(get("/files/report.pdf")).contains(&"one_size".to_string()));
     let gif = codes(get("/images/pixel.gif"));
     assert!(gif.contains(&"varied_sizes".to_string()) && gif.contains(&"mostly_post".to_string()), "{gif:?}");

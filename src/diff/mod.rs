@@ -680,7 +680,7 @@ fn strongest(a: Stored, b: Stored) -> Stored {
 
 /// Whether a key's requests show a program answering: a POST, a query, or varied response sizes.
 fn runs_here(k: &KeyStats) -> bool {
-    k.method_share("POST") > 0.0 || !k.queries.sorted().is_empty() || k.sizes.count() >= 3
+    k.method_share("POST") > 0.0 || !k.queries.is_empty() || k.sizes.count() >= 3
 }
 
 /// `folder` and `ext` of a script name's template, as one string (`/cgi/\0py`).

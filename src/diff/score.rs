@@ -341,7 +341,7 @@ pub fn score(cx: &Context<'_>) -> (u8, Vec<Reason>) {
         && z.sized >= 3
         && z.count() == 1
         && s.method_share("GET") >= 1.0
-        && s.queries.sorted().is_empty()
+        && s.queries.is_empty()
     {
         r.push(reason(
             -15,
@@ -384,16 +384,14 @@ pub fn score(cx: &Context<'_>) -> (u8, Vec<Reason>) {
 fn command_values(queries: &[(&str, u64)]) -> Option<(String, usize)> {
     let mut by: Vec<(String, Vec<String>)> = Vec::new();
     for (q, _) in queries {
-        for pair in q.split('&') {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
             if k.is_empty() || k.len() > 16 || v.is_empty() {
                 continue;
             }
-            let v = percent_decode(v);
-            match by.iter_mut().find(|(n, _)| n == k) {
-                Some((_, vals)) if !vals.contains(&v) => vals.push(v),
+            match by.iter_mut().find(|(n, _)| *n == k) {
+                Some((_, vals)) if !vals.iter().any(|x| *x == v) => vals.push(v.into_owned()),
                 Some(_) => {}
-                None => by.push((k.to_string(), vec![v])),
+                None => by.push((k.into_owned(), vec![v.into_owned()])),
             }
         }
     }
@@ -401,15 +399,6 @@ fn command_values(queries: &[(&str, u64)]) -> Option<(String, usize)> {
         .filter(|(_, vals)| vals.len() >= 2 && vals.iter().any(|v| reads_as_command(v)))
         .max_by_key(|(n, vals)| (vals.len(), std::cmp::Reverse(n.clone())))
         .map(|(n, vals)| (n, vals.len()))
-}
-
-/// `%XX` and `+` decoded, lossily.
-fn percent_decode(v: &str) -> String {
-    let plus = v.replace('+', " ");
-    url::form_urlencoded::parse(format!("x={plus}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or(plus)
 }
 
 const SHELL_WORDS: &[&str] = &[

@@ -216,12 +216,13 @@ impl Api {
     }
 
     /// `POST /api/indicators/consume` (bulk upsert) or, when `consume` is false, `POST /api/indicators`
-    /// with an array. Returns the created items, or `None` when the consume endpoint does not exist.
-    pub fn create_indicators(&mut self, objects: &[Value], consume: bool) -> Result<Option<Vec<Value>>> {
+    /// with an array. False when the consume endpoint does not exist. The reply must carry a data list,
+    /// but its items are not relied on: the caller reads what was written back with a lookup.
+    pub fn create_indicators(&mut self, objects: &[Value], consume: bool) -> Result<bool> {
         let path = if consume { "indicators/consume" } else { "indicators" };
         match self.call(Method::POST, path, &[], Some(&Value::Array(objects.to_vec()))) {
-            Ok(v) => Ok(Some(data_list(&v, path)?)),
-            Err(e) if consume && http_status(&e).is_some_and(|s| s == 404 || s == 405) => Ok(None),
+            Ok(v) => data_list(&v, path).map(|_| true),
+            Err(e) if consume && http_status(&e).is_some_and(|s| s == 404 || s == 405) => Ok(false),
             Err(e) => Err(e),
         }
     }

@@ -286,16 +286,28 @@ impl Gap {
     }
 }
 
+/// Sends `bodies` in one `POST /api/indicators/consume`; false where the instance has none (said once,
+/// and remembered in `available`).
+fn consume(api: &mut Api, available: &mut bool, bodies: &[Value]) -> Result<bool> {
+    if *available && api.create_indicators(bodies, true)? {
+        return Ok(true);
+    }
+    if *available {
+        cli::warn(
+            NAME,
+            "POST /api/indicators/consume is not available; creating with POST /api/indicators, updating one \
+             by one",
+        );
+        *available = false;
+    }
+    Ok(false)
+}
+
 /// Creates `bodies` with one consume, or with `POST /api/indicators` where consume is missing.
-fn create(api: &mut Api, consume: &mut bool, bodies: &[Value]) -> Result<()> {
-    if *consume && api.create_indicators(bodies, true)?.is_some() {
-        return Ok(());
+fn create(api: &mut Api, available: &mut bool, bodies: &[Value]) -> Result<()> {
+    if !consume(api, available, bodies)? {
+        api.create_indicators(bodies, false)?;
     }
-    if *consume {
-        cli::warn(NAME, "POST /api/indicators/consume is not available; creating with POST /api/indicators");
-        *consume = false;
-    }
-    api.create_indicators(bodies, false)?;
     Ok(())
 }
 
@@ -306,7 +318,7 @@ fn create(api: &mut Api, consume: &mut bool, bodies: &[Value]) -> Result<()> {
 fn write_batch(
     api: &mut Api,
     lookup: &mut Lookup,
-    consume: &mut bool,
+    available: &mut bool,
     chunk: &[Indicator],
     r: &Resolved,
     source: &str,
@@ -336,7 +348,7 @@ fn write_batch(
             .iter()
             .map(|&i| indicator_body(&chunk[i], json!(r.type_id), json!(status_for(&chunk[i])), source))
             .collect();
-        create(api, consume, &bodies)?;
+        create(api, available, &bodies)?;
         let again = lookup.find(api, &absent.iter().map(|&i| values[i]).collect::<Vec<_>>(), true)?;
         for (&i, found) in absent.iter().zip(again) {
             if found.is_empty() {
@@ -371,7 +383,7 @@ fn write_batch(
     let mut changed = vec![false; chunk.len()];
 
     // What differs, in one consume (a value with duplicates is left to the requests below).
-    if *consume {
+    if *available {
         let mut bodies = Vec::new();
         let mut which = Vec::new();
         for (i, (ind, found)) in chunk.iter().zip(&recs).enumerate() {
@@ -384,17 +396,12 @@ fn write_batch(
                 }
             }
         }
-        if !bodies.is_empty() {
-            if api.create_indicators(&bodies, true)?.is_some() {
-                let again = lookup.find(api, &which.iter().map(|&i| values[i]).collect::<Vec<_>>(), true)?;
-                for (&i, found) in which.iter().zip(again) {
-                    if !found.is_empty() {
-                        recs[i] = found;
-                    }
+        if !bodies.is_empty() && consume(api, available, &bodies)? {
+            let again = lookup.find(api, &which.iter().map(|&i| values[i]).collect::<Vec<_>>(), true)?;
+            for (&i, found) in which.iter().zip(again) {
+                if !found.is_empty() {
+                    recs[i] = found;
                 }
-            } else {
-                cli::warn(NAME, "POST /api/indicators/consume is not available; updating one by one");
-                *consume = false;
             }
         }
     }
@@ -472,14 +479,14 @@ pub fn push(args: &Args, base: url::Url, plan: &Plan, n_findings: usize, retry: 
     }
 
     let mut lookup = Lookup::new(r.type_id);
-    let mut consume = true;
+    let mut consume_available = true;
     let mut created = BTreeSet::new();
     let mut placed: Vec<Placed> = Vec::with_capacity(plan.indicators.len());
     let chunks: Vec<&[Indicator]> = plan.indicators.chunks(usize::from(args.batch)).collect();
     for (i, chunk) in chunks.iter().enumerate() {
         let what = format!("batch {}/{} ({})", i + 1, chunks.len(), first_last(chunk));
         placed.extend(step(retry, &what, || {
-            write_batch(&mut api, &mut lookup, &mut consume, chunk, &r, &args.source, &mut created)
+            write_batch(&mut api, &mut lookup, &mut consume_available, chunk, &r, &args.source, &mut created)
         })?);
     }
 

@@ -16,6 +16,26 @@ fn hunt(args: &[&str]) -> Output {
     Command::new(script()).env("WEBSHELL_HUNT_BIN", util::bin_dir()).args(args).output().unwrap()
 }
 
+/// The finding of `template` when webshell-hunt runs in `mode` (`--json`: one process; `--pipeline`)
+/// over `log`, learning until 5 October 2026, with `extra` options; `field` of it, each item's `key`.
+fn finding_list(
+    mode: &str,
+    extra: &[&str],
+    log: &str,
+    template: &str,
+    field: &str,
+    key: &str,
+) -> Vec<String> {
+    let mut args = vec![mode, "--json", "--learn-until", "2026-10-05T00:00:00Z"];
+    args.extend(extra);
+    args.push(log);
+    let out = hunt(&args);
+    ok(&out);
+    let f = json_lines(&stdout(&out));
+    let found = f.iter().find(|f| f["template"] == template).unwrap_or_else(|| panic!("no {template}"));
+    found[field].as_array().unwrap().iter().map(|c| c[key].as_str().unwrap().to_string()).collect()
+}
+
 /// Generates a log with planted shells: (log, truth).
 fn generate(dir: &Path, format: &str, lines: u64, seed: u64) -> (PathBuf, Vec<Value>) {
     util::generate(dir, &format!("access-{format}.log"), &util::gen_opts(format, lines, seed, 6))
@@ -181,21 +201,7 @@ fn client_rule_and_max_bad_reach_the_reading_stage() {
     let path = util::write(dir.path(), "proxied.log", &log);
     let p = path.to_str().unwrap();
     for mode in ["--json", "--pipeline"] {
-        let clients = |extra: &[&str]| -> Vec<String> {
-            let mut args = vec![mode, "--json", "--learn-until", "2026-10-05T00:00:00Z"];
-            args.extend(extra);
-            args.push(p);
-            let out = hunt(&args);
-            ok(&out);
-            let f = json_lines(&stdout(&out));
-            let shell = f.iter().find(|f| f["template"] == "/uploads/x.php").expect("the new script");
-            shell["clients"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c["value"].as_str().unwrap().to_string())
-                .collect()
-        };
+        let clients = |extra: &[&str]| finding_list(mode, extra, p, "/uploads/x.php", "clients", "value");
         assert_eq!(clients(&[]), ["203.0.113.9"], "{mode}");
         assert_eq!(clients(&["--client", "last"]), ["10.0.0.1"], "{mode}");
     }
@@ -229,21 +235,7 @@ fn exec_ext_and_the_sizes_score_alike_in_both_modes() {
     let p = path.to_str().unwrap();
     let mut seen = vec![];
     for mode in ["--json", "--pipeline"] {
-        let codes = |extra: &[&str]| -> Vec<String> {
-            let mut args = vec![mode, "--json", "--learn-until", "2026-10-05T00:00:00Z"];
-            args.extend(extra);
-            args.push(p);
-            let out = hunt(&args);
-            ok(&out);
-            let f = json_lines(&stdout(&out));
-            let py = f.iter().find(|f| f["template"] == "/code/tool.py").expect("the new file");
-            py["reasons"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["code"].as_str().unwrap().to_string())
-                .collect()
-        };
+        let codes = |extra: &[&str]| finding_list(mode, extra, p, "/code/tool.py", "reasons", "code");
         let plain = codes(&[]);
         assert!(plain.contains(&"served_as_file".into()) && plain.contains(&"one_size".into()), "{plain:?}");
         let runs = codes(&["--exec-ext", "php,py"]);

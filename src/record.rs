@@ -160,8 +160,11 @@ pub enum Verdict {
     Learned,
     /// First seen after the learning window: to review.
     New,
-    /// Already in the state from an earlier run (printed only with `--all`).
+    /// Already in the state from an earlier run (printed only with `--all`, or when its file changed).
     Known,
+    /// A script file of the web-root inventory that is new or changed since the baseline and that no
+    /// request reached: a dormant web shell, invisible to the logs (`baseline-diff --inventory`).
+    Dormant,
 }
 
 impl Verdict {
@@ -171,8 +174,45 @@ impl Verdict {
             Verdict::Learned => "learned",
             Verdict::New => "new",
             Verdict::Known => "known",
+            Verdict::Dormant => "dormant",
         }
     }
+}
+
+/// What the web-root inventory says about a finding's path (`baseline-diff --inventory`).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+pub struct FileFacts {
+    /// Whether a file of the inventory serves the path.
+    pub exists: bool,
+    /// The URL path the file is served as (one of the finding's paths).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_path: Option<String>,
+    /// The file on disk, as the inventory names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `script`, `static` or `other`, as the inventory classed it for its server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Last modification (can be set by the writer, `touch -d`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtime: Option<Timestamp>,
+    /// Last inode change (set by the kernel: creation, write, chmod, rename).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ctime: Option<Timestamp>,
+    /// SHA-256 of the content, lower-case hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// How the file compares with the baseline: `added` (not in the previous inventory), `changed`
+    /// (its content differs from the previous inventory's), `after_window` (no previous inventory;
+    /// its mtime or ctime is after the learning window), `unchanged`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
+    /// The SHA-256 the previous inventory had, when the content changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_sha256: Option<String>,
 }
 
 /// One scoring signal and its weight; a finding's score is the sum of its weights, clamped to 0–100.
@@ -253,6 +293,9 @@ pub struct Finding {
     /// Requests per hour (hour start → count), for timelines; bounded, left out for very long-lived keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hourly: Option<BTreeMap<String, u64>>,
+    /// With `--inventory`: the file that serves the key's path in the web root, or that it serves none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileFacts>,
     /// Fields added by later tools or by users, passed through.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -9,10 +9,13 @@
 //!   created and used by every later run;
 //! - a key already in the state is `known`; otherwise its earliest request decides: inside the window
 //!   `learned`, after it `new`, whatever order the lines came in;
-//! - keys fold into learned families first (see `fold.rs`), so a new blog post is not a new path.
+//! - keys fold into learned families first (see `fold.rs`), so a new blog post is not a new path;
+//! - with `--inventory`, findings carry the file that serves them and dormant scripts become findings
+//!   (see `inventory.rs`).
 
 pub mod aggregate;
 pub mod fold;
+pub mod inventory;
 pub mod keys;
 pub mod replay;
 pub mod sample;
@@ -112,12 +115,37 @@ Learned keys are scored too, without the baseline-relative signals, so the basel
 a shell that was already there when learning started scores high among the learned findings.",
     ),
     (
+        "INVENTORY",
+        "\
+--inventory FILE joins the web root's files (webroot-inventory's JSON lines, one per file, named by
+the URL path each is served as) with the requests. A finding's paths are looked up (a directory URL
+by its index file) and the finding gains \"file\": exists, path, kind, size, mtime, ctime, sha256 and
+change: added or changed since the previous inventory kept in the state, or, with none, after_window
+when mtime or ctime is after the learning window (ctime is set by the kernel: a backdated shell keeps
+its true ctime). Signals:
+  new_file       +40  a new path served by a script file added or changed since the baseline
+  file_changed   +40  a learned or known path whose script file changed: printed even when known
+  old_file       -10  a new path served by a script file older than the window's end
+  no_file        -30  a new path that no file serves, under the inventory's roots: routed by the
+                      application (-10 for a script name: a shell deleted after use serves nothing)
+Script files added or changed since the baseline that no request of this run or an earlier one
+reached become findings of their own, verdict dormant, count 0, first_seen the file's time:
+  dormant        +30  plus the name signals a request would get (script_ext, static_dir,
+                      hidden_name, double_ext, new_dir ...)
+  same_batch     -20  written within 60 s of 10 or more other changed files: a deploy or an update
+With --commit or --state-out the state keeps the inventory's files, so the next inventory is compared
+with this one and a change is reported once.",
+    ),
+    (
         "STATE FILE",
         "\
 JSON lines, readable with jq and editable by hand. Line 1 is the header
 ({\"webshell_hunt_state\":1,\"learn_until\":...,\"first_event\":...,\"runs\":N}); then one line per host
 with the hashes (32-bit, see src/diff/sample.rs, base64) of the clients and user agents its baseline saw; then one line
 per key: {\"host\",\"template\",\"verdict\":\"learned|new|accepted\",\"first_seen\",\"last_seen\",\"count\"}.
+With --inventory, format 2 adds one line per regular file of the last inventory:
+{\"host\",\"url_path\",\"sha256\",\"size\",\"mtime\"}, and the header counts \"inventories\"; a state
+without file lines is written as format 1.
 A missing file is a new baseline; an empty, corrupt or newer-format file is an error naming the line.
 The state is written only with --commit (in place) or --state-out FILE, atomically (temporary file,
 fsync, rename), so a caller can commit after the rest of the pipeline succeeded. A second process on the
@@ -207,6 +235,12 @@ pub struct Args {
     #[arg(long, value_name = "EXT,...", value_delimiter = ',')]
     pub exec_ext: Option<Vec<String>>,
 
+    /// A web-root inventory (webroot-inventory's output; repeatable): findings gain the file that
+    /// serves them, script files added or changed since the baseline that no request reached become
+    /// dormant findings, and the state keeps the files to compare the next inventory with.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Vec<String>,
+
     /// Write a JSON summary of the run (counts, time span, per-host hourly traffic) to FILE.
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,
@@ -246,6 +280,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         return accept(&args, st);
     }
 
+    let inv =
+        if args.inventory.is_empty() { None } else { Some(inventory::Inventory::load(&args.inventory)?) };
     let agg = if args.from_logs { aggregate_logs(&args)? } else { aggregate_records(&args)? };
 
     let window_end = learning_window(&args, &mut st, agg.span)?;
@@ -256,14 +292,19 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .filter(|e| !e.is_empty())
             .collect()
     });
-    let out = decide(&mut st, &agg, window_end, cfg, exec_ext.as_deref());
+    let out = decide(&mut st, &agg, window_end, cfg, exec_ext.as_deref(), inv.as_ref());
+    if let Some(inv) = &inv {
+        inv.record_into(&mut st);
+    }
 
     let mut printed_new = 0u64;
     let mut findings = out.findings;
-    findings.retain(|f| f.score >= args.min_score && (args.all || f.verdict != Verdict::Known));
+    // A known key is printed when its file changed since the baseline: code appended to a script.
+    let changed = |f: &Finding| f.reasons.iter().any(|r| r.code == "file_changed");
+    findings.retain(|f| f.score >= args.min_score && (args.all || f.verdict != Verdict::Known || changed(f)));
     let mut w = Output::stdout(false);
     for f in &findings {
-        if f.verdict == Verdict::New {
+        if matches!(f.verdict, Verdict::New | Verdict::Dormant) {
             printed_new += 1;
         }
         w.write_record(f)?;
@@ -284,7 +325,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         cli::warn(
             NAME,
             format_args!(
-                "{} records ({} requests); keys: {} learned, {} new ({} at score >= {}), {} known; learning until {}",
+                "{} records ({} requests); keys: {} learned, {} new ({} at score >= {}), {} known{}; learning until {}",
                 cli::thousands(agg.records),
                 cli::thousands(agg.requests),
                 cli::thousands(c.learned),
@@ -292,6 +333,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 cli::thousands(c.new_alert),
                 score::ALERT,
                 cli::thousands(c.known),
+                inv.as_ref().map_or_else(String::new, |i| format!(
+                    "; inventory: {} files, {} dormant scripts",
+                    cli::thousands(i.len() as u64),
+                    cli::thousands(c.dormant)
+                )),
                 window_end.map_or_else(|| "(no requests yet)".to_string(), |t| t.to_string()),
             ),
         );
@@ -438,6 +484,7 @@ pub struct Counts {
     new: u64,
     new_alert: u64,
     known: u64,
+    dormant: u64,
 }
 
 struct Decided {
@@ -476,6 +523,7 @@ fn decide(
     window_end: Option<Timestamp>,
     cfg: FoldConfig,
     exec_ext: Option<&[String]>,
+    inv: Option<&inventory::Inventory>,
 ) -> Decided {
     let in_window = |t: Timestamp| window_end.is_some_and(|w| t <= w);
 
@@ -606,7 +654,19 @@ fn decide(
             exec_ext,
             folder_runs: script_folder(template).is_some_and(|at| ran.contains(&(host.as_str(), at))),
         };
-        let (score, reasons) = score::score(&cx);
+        let (mut score, mut reasons) = score::score(&cx);
+        let mut file = None;
+        if let Some(inv) = inv {
+            let paths = r.stats.paths.sorted();
+            if let Some((facts, joined)) = inv.facts(host, paths.iter().map(|p| p.0), st, window_end) {
+                let more = inventory::reasons(verdict, &facts, joined.as_ref(), is_script(template));
+                if !more.is_empty() {
+                    reasons.extend(more);
+                    score = score::total(&mut reasons);
+                }
+                file = Some(facts);
+            }
+        }
         match verdict {
             Verdict::Learned => counts.learned += 1,
             Verdict::New => {
@@ -615,10 +675,17 @@ fn decide(
                     counts.new_alert += 1;
                 }
             }
-            Verdict::Known => counts.known += 1,
+            Verdict::Known | Verdict::Dormant => counts.known += 1,
         }
-        findings.push(finding(host, template, verdict, score, reasons, &r.stats, &client_known, &ua_known));
+        let mut f = finding(host, template, verdict, score, reasons, &r.stats, &client_known, &ua_known);
+        f.file = file;
+        findings.push(f);
         update_state_key(st, host, template, verdict, &r.stats);
+    }
+    if let Some(inv) = inv {
+        let dormant = dormant_findings(st, agg, inv, &rules, window_end, exec_ext);
+        counts.dormant = dormant.len() as u64;
+        findings.extend(dormant);
     }
 
     // Compact the state: members of a learned family are replaced by the family.
@@ -664,9 +731,68 @@ fn decide(
 fn verdict_rank(v: Verdict) -> u8 {
     match v {
         Verdict::New => 0,
-        Verdict::Learned => 1,
-        Verdict::Known => 2,
+        Verdict::Dormant => 1,
+        Verdict::Learned => 2,
+        Verdict::Known => 3,
     }
+}
+
+/// Script files of the inventory added or changed since the baseline that no request of this run or
+/// an earlier one reached, as findings: scored by their names (as a request for them would be) and by
+/// [`inventory::dormant_reasons`].
+fn dormant_findings(
+    st: &State,
+    agg: &Aggregate,
+    inv: &inventory::Inventory,
+    rules: &Rules,
+    window_end: Option<Timestamp>,
+    exec_ext: Option<&[String]>,
+) -> Vec<Finding> {
+    let requested_on = |host: &str, t: &str| {
+        st.key(host, t).is_some() || agg.hosts.get(host).is_some_and(|hd| hd.keys.get(t).is_some())
+    };
+    let mut out = Vec::new();
+    for (e, change, batch) in inv.changed_scripts(st, window_end) {
+        let template = crate::normalize::template::template(&e.url_path);
+        let requested = if e.host.is_empty() {
+            st.keys
+                .keys()
+                .map(String::as_str)
+                .chain(agg.hosts.keys().map(|h| &**h))
+                .any(|h| requested_on(h, &template))
+        } else {
+            requested_on(&e.host, &template)
+        };
+        if requested {
+            continue;
+        }
+        let mut stats = KeyStats::new(e.changed_at().or(window_end).unwrap_or(Timestamp(0)));
+        // The inventory classed it a script for its server; an ASP.NET name is one only on IIS.
+        let iis = crate::pathkind::ext_slices(crate::pathkind::file_name(&e.url_path))
+            .any(|x| crate::pathkind::is_in(crate::pathkind::IIS_EXTS, &x.to_ascii_lowercase()));
+        stats.profile = iis.then_some(crate::normalize::path::Profile::Iis);
+        let never = |_: &str| false;
+        let cx = score::Context {
+            verdict: Verdict::Dormant,
+            template: &template,
+            stats: &stats,
+            folder: rules.folder(&e.host, &template),
+            client_known: &never,
+            ua_known: &never,
+            client_alone: &never,
+            exec_ext,
+            folder_runs: false,
+        };
+        let (_, mut reasons) = score::score(&cx);
+        reasons.extend(inventory::dormant_reasons(e, &change, batch));
+        let score = score::total(&mut reasons);
+        let mut f = finding(&e.host, &template, Verdict::Dormant, score, reasons, &stats, &never, &never);
+        f.paths = vec![Sample { value: e.url_path.clone(), count: 0, baseline: None }];
+        f.hourly = None;
+        f.file = Some(inventory::facts_of(e, &change));
+        out.push(f);
+    }
+    out
 }
 
 fn strongest(a: Stored, b: Stored) -> Stored {
@@ -805,6 +931,7 @@ fn finding(
         params,
         first_source: s.first_source.as_deref().map(str::to_string),
         hourly,
+        file: None,
         extra: Default::default(),
     }
 }
@@ -885,7 +1012,7 @@ fn summary_json(agg: &Aggregate, st: &State, window_end: Option<Timestamp>, c: &
         "last_event": agg.span.map(|s| s.1),
         "learn_until": window_end,
         "state_keys": st.len(),
-        "keys": {"learned": c.learned, "new": c.new, "known": c.known},
+        "keys": {"learned": c.learned, "new": c.new, "known": c.known, "dormant": c.dormant},
         "new_at_alert": c.new_alert,
         "alert_threshold": score::ALERT,
         "hosts": hosts,

@@ -374,9 +374,15 @@ pub fn score(cx: &Context<'_>) -> (u8, Vec<Reason>) {
         ));
     }
 
+    let score = total(&mut r);
+    (score, r)
+}
+
+/// Sorts reasons heaviest first and returns their clamped sum: the score.
+pub fn total(r: &mut [Reason]) -> u8 {
     r.sort_by(|a, b| b.weight.cmp(&a.weight).then_with(|| a.code.cmp(&b.code)));
     let total: i32 = r.iter().map(|x| x.weight).sum();
-    (total.clamp(0, 100) as u8, r)
+    total.clamp(0, 100) as u8
 }
 
 /// The parameter of the sampled `queries` whose distinct values, 2 or more, include one that reads as a

@@ -8,6 +8,7 @@
 //! {"host":"www.example.org","baseline_clients":4981,"baseline_client_hashes":"<base64>","baseline_user_agents":7,"baseline_user_agent_hashes":"<base64>"}
 //! {"host":"www.example.org","template":"/index.php","verdict":"learned","first_seen":"2026-10-01T00:00:03Z","last_seen":"2026-10-29T00:00:00Z","count":40213}
 //! {"host":"www.example.org","template":"/uploads/{int}/{int}/x.php","verdict":"new","first_seen":"2026-10-20T11:02:00Z","last_seen":"2026-10-21T09:00:00Z","count":31}
+//! {"host":"www.example.org","url_path":"/index.php","sha256":"9f86d0…","size":405,"mtime":"2026-09-01T10:00:00Z"}
 //! ```
 //!
 //! Header: `webshell_hunt_state` is the format version; `learn_until` or `learn_for` (a duration from
@@ -21,6 +22,11 @@
 //! Key lines: `verdict` is `learned` (first seen inside the learning window), `new` (first seen after
 //! it, reported once) or `accepted` (an analyst accepted it with `--accept`); the key is not reported
 //! again either way. Templates with `{name}` or `{dir}` are learned families (see `fold.rs`).
+//!
+//! File lines (format 2, written only by runs given `--inventory`): the web root's regular files as the
+//! last inventory listed them, by URL path, so that the next inventory tells which files were added or
+//! changed since. `inventories` in the header counts the inventories read in. A state without file
+//! lines is still written as format 1, which older builds read.
 //!
 //! Writing is atomic (temporary file in the same directory, fsync, rename, fsync of the directory), so a
 //! crash leaves the old state or the new one. A lock (`flock` on `FILE.lock`, released by the kernel when
@@ -41,8 +47,11 @@ use crate::input::Lines;
 use crate::jsonw;
 use crate::time::Timestamp;
 
-/// The state format this build reads and writes.
-pub const VERSION: u32 = 1;
+/// The newest state format this build reads and writes: 2 adds file lines (`--inventory`).
+pub const VERSION: u32 = 2;
+
+/// The format of a state without file lines, which builds before format 2 read too.
+const VERSION_NO_FILES: u32 = 1;
 
 /// The state header.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -64,6 +73,13 @@ pub struct Header {
     /// Committed runs.
     #[serde(default)]
     pub runs: u64,
+    /// Web-root inventories read into the file lines.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub inventories: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// How a key entered the state.
@@ -110,6 +126,27 @@ pub struct HostBaseline {
     pub user_agents: Vec<u32>,
 }
 
+/// A file line: a regular file of the last inventory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateFile {
+    /// SHA-256, lower-case hex, when the inventory hashed the file.
+    pub sha256: Option<String>,
+    /// Size in bytes.
+    pub size: Option<u64>,
+    /// Last modification.
+    pub mtime: Option<Timestamp>,
+}
+
+impl StateFile {
+    /// Whether `other` has different content: by hash when both have one, else by size and mtime.
+    pub fn differs(&self, other: &StateFile) -> bool {
+        match (&self.sha256, &other.sha256) {
+            (Some(a), Some(b)) => a != b,
+            _ => self.size != other.size || self.mtime != other.mtime,
+        }
+    }
+}
+
 /// The whole state.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct State {
@@ -119,11 +156,14 @@ pub struct State {
     pub hosts: BTreeMap<String, HostBaseline>,
     /// Keys by host, then template.
     pub keys: BTreeMap<String, BTreeMap<String, StateKey>>,
+    /// The last inventory's files by host, then URL path.
+    pub files: BTreeMap<String, BTreeMap<String, StateFile>>,
 }
 
 enum Parsed {
     Key(String, String, StateKey),
     Host(String, HostBaseline),
+    File(String, String, StateFile),
 }
 
 /// The header line, checked: a state file of a format this version reads.
@@ -183,9 +223,24 @@ fn parse_line(raw: &[u8], scan: &mut crate::jsonscan::Scan) -> Result<Parsed> {
         };
         return Ok(Parsed::Key(host, t, StateKey { verdict, first_seen, last_seen, count }));
     }
+    if let Some(p) = string("url_path")? {
+        let size = match get("size") {
+            None => None,
+            Some(f) => Some(
+                crate::jsonscan::u64_value(raw, &f).ok_or_else(|| anyhow::anyhow!("size is not a count"))?,
+            ),
+        };
+        return Ok(Parsed::File(
+            host,
+            p,
+            StateFile { sha256: string("sha256")?, size, mtime: time("mtime")? },
+        ));
+    }
     let (c, u) = (get("baseline_client_hashes"), get("baseline_user_agent_hashes"));
     if c.is_none() && u.is_none() {
-        bail!("neither a key line (template) nor a host line (baseline_client_hashes)");
+        bail!(
+            "neither a key line (template), a file line (url_path) nor a host line (baseline_client_hashes)"
+        );
     }
     let hashes = |f: Option<crate::jsonscan::Field>, what: &str| -> Result<Vec<u32>> {
         match f {
@@ -242,13 +297,16 @@ impl State {
         // Keys are collected per host and bulk-loaded: a file written by `save` is sorted, and building a
         // BTreeMap from sorted input is linear.
         let mut keys: BTreeMap<String, Vec<(String, StateKey)>> = BTreeMap::new();
+        let mut files: Vec<(String, String, StateFile)> = Vec::new();
         let mut scan = crate::jsonscan::Scan::default();
         while let Some(line) = lines.next_line()? {
             if line.bytes.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             let Some(st) = &mut st else {
-                st = Some(State { header: header(line.bytes)?, ..State::default() });
+                // In memory a state is of this build's format; `write_to` picks the format to write.
+                let header = Header { webshell_hunt_state: VERSION, ..header(line.bytes)? };
+                st = Some(State { header, ..State::default() });
                 continue;
             };
             let n = line.no;
@@ -258,6 +316,7 @@ impl State {
                 Parsed::Host(host, hb) => {
                     st.hosts.insert(host, hb);
                 }
+                Parsed::File(host, p, f) => files.push((host, p, f)),
             }
         }
         let Some(mut st) = st else {
@@ -272,6 +331,11 @@ impl State {
             }
             st.keys.insert(host, v.into_iter().collect());
         }
+        for (host, p, f) in files {
+            if st.files.entry(host.clone()).or_default().insert(p.clone(), f).is_some() {
+                bail!("duplicate file line for host {host:?}, url_path {p:?}");
+            }
+        }
         Ok(st)
     }
 
@@ -285,7 +349,9 @@ impl State {
     /// Writes the state as text, a line at a time.
     pub fn write_to(&self, w: &mut impl Write) -> std::io::Result<()> {
         let mut out = Vec::with_capacity(1 << 16);
-        serde_json::to_writer(&mut out, &self.header).map_err(std::io::Error::from)?;
+        let mut header = self.header.clone();
+        header.webshell_hunt_state = if self.files.is_empty() { VERSION_NO_FILES } else { VERSION };
+        serde_json::to_writer(&mut out, &header).map_err(std::io::Error::from)?;
         out.push(b'\n');
         for (host, hb) in &self.hosts {
             out.extend_from_slice(b"{\"host\":");
@@ -318,6 +384,34 @@ impl State {
                 k.last_seen.write_rfc3339(&mut out);
                 out.extend_from_slice(b"\",\"count\":");
                 jsonw::push_decimal(&mut out, k.count);
+                out.extend_from_slice(b"}\n");
+                if out.len() >= 1 << 16 {
+                    w.write_all(&out)?;
+                    out.clear();
+                }
+            }
+        }
+        for (host, files) in &self.files {
+            let mut hbuf = Vec::new();
+            jsonw::write_str(&mut hbuf, host.as_bytes(), jsonw::Escape::Backslash);
+            for (p, f) in files {
+                out.extend_from_slice(b"{\"host\":");
+                out.extend_from_slice(&hbuf);
+                out.extend_from_slice(b",\"url_path\":");
+                jsonw::write_str(&mut out, p.as_bytes(), jsonw::Escape::Backslash);
+                if let Some(h) = &f.sha256 {
+                    out.extend_from_slice(b",\"sha256\":");
+                    jsonw::write_str(&mut out, h.as_bytes(), jsonw::Escape::Backslash);
+                }
+                if let Some(n) = f.size {
+                    out.extend_from_slice(b",\"size\":");
+                    jsonw::push_decimal(&mut out, n);
+                }
+                if let Some(t) = f.mtime {
+                    out.extend_from_slice(b",\"mtime\":\"");
+                    t.write_rfc3339(&mut out);
+                    out.push(b'"');
+                }
                 out.extend_from_slice(b"}\n");
                 if out.len() >= 1 << 16 {
                     w.write_all(&out)?;
@@ -449,7 +543,31 @@ mod tests {
     fn round_trip() {
         let st = sample();
         let text = st.to_bytes();
+        assert!(text.starts_with(b"{\"webshell_hunt_state\":1,"), "no file lines: format 1");
         assert_eq!(State::parse(&text).unwrap(), st);
+    }
+
+    #[test]
+    fn file_lines_round_trip_as_format_2() {
+        let mut st = sample();
+        st.header.inventories = 1;
+        let f = StateFile {
+            sha256: Some("ab".repeat(32)),
+            size: Some(405),
+            mtime: Timestamp::parse_rfc3339("2026-09-01T10:00:00Z"),
+        };
+        st.files.entry("h".into()).or_default().insert("/index.php".into(), f.clone());
+        st.files.entry("h".into()).or_default().insert("/a b\n.txt".into(), StateFile::default());
+        let text = st.to_bytes();
+        assert!(text.starts_with(b"{\"webshell_hunt_state\":2,"), "{}", String::from_utf8_lossy(&text));
+        assert_eq!(State::parse(&text).unwrap(), st);
+        let mut other = f.clone();
+        other.mtime = None;
+        assert!(!f.differs(&other), "same hash, same content");
+        other.sha256 = Some("cd".repeat(32));
+        assert!(f.differs(&other));
+        let unhashed = StateFile { sha256: None, ..f.clone() };
+        assert!(!unhashed.differs(&f) && unhashed.differs(&StateFile { size: Some(1), ..f.clone() }));
     }
 
     #[test]

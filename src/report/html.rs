@@ -738,6 +738,9 @@ fn card(s: &mut String, f: &Finding, ctx: &Ctx) {
     if let Some(src) = &f.first_source {
         let _ = write!(s, "<dt>First logged at</dt><dd>{}</dd>", Value(src));
     }
+    if let Some(file) = &f.file {
+        file_facts(s, file);
+    }
     s.push_str("</dl><div class=\"cols\">");
     samples_table(s, "Clients", &f.clients, true, Some(f.distinct_clients));
     samples_table(s, "User agents", &f.user_agents, true, None);
@@ -747,6 +750,36 @@ fn card(s: &mut String, f: &Finding, ctx: &Ctx) {
     samples_table(s, "Logged spellings (differing from the path)", &f.raw_paths, false, None);
     samples_table(s, "Query strings (sample)", &f.queries, false, None);
     s.push_str("</div></div>");
+}
+
+/// What the web-root inventory says of the finding's file (`baseline-diff --inventory`).
+fn file_facts(s: &mut String, f: &crate::record::FileFacts) {
+    if !f.exists {
+        s.push_str("<dt>File</dt><dd>no file of the inventory serves this path</dd>");
+        return;
+    }
+    let _ = write!(s, "<dt>File</dt><dd>{}", Value(f.path.as_deref().unwrap_or("?")));
+    if let Some(k) = &f.kind {
+        let _ = write!(s, " <span class=\"chip\">{}</span>", Esc(k));
+    }
+    if let Some(c) = &f.change {
+        let _ = write!(s, " <span class=\"chip\">{}</span>", Esc(&c.replace('_', " ")));
+    }
+    s.push_str("</dd>");
+    if let Some(n) = f.size {
+        let _ = write!(s, "<dt>Size</dt><dd>{} bytes</dd>", thousands(n));
+    }
+    for (name, t) in [("Modified (mtime)", f.mtime), ("Changed (ctime)", f.ctime)] {
+        if let Some(t) = t {
+            let _ = write!(s, "<dt>{name}</dt><dd>{} UTC</dd>", fmt_time(t));
+        }
+    }
+    if let Some(h) = &f.sha256 {
+        let _ = write!(s, "<dt>SHA-256</dt><dd>{}</dd>", Value(h));
+    }
+    if let Some(h) = &f.previous_sha256 {
+        let _ = write!(s, "<dt>SHA-256 before</dt><dd>{}</dd>", Value(h));
+    }
 }
 
 /// The finding's requests per hour against its host's traffic, over the days around its activity.

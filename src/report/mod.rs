@@ -128,7 +128,8 @@ pub fn read_findings(inputs: &[String]) -> Result<Vec<Finding>> {
 /// The findings in the order both the table and the HTML report show them.
 #[derive(Debug)]
 pub struct Ranked<'a> {
-    /// New findings, highest score first (then host, then template).
+    /// Findings to review (new, dormant, known with a changed file), highest score first (then host, then
+    /// template).
     pub new: Vec<&'a Finding>,
     /// Learned findings at or above the alert threshold, highest score first: the baseline audit.
     pub audit: Vec<&'a Finding>,
@@ -140,7 +141,12 @@ pub struct Ranked<'a> {
 
 /// Ranks findings: new ones by score, and the learned ones at or above `alert` for the baseline audit.
 pub fn rank(findings: &[Finding], alert: u8) -> Ranked<'_> {
-    let mut new: Vec<&Finding> = findings.iter().filter(|f| f.verdict == Verdict::New).collect();
+    // To review: new paths, dormant scripts (never requested), and known paths whose file changed.
+    let review = |f: &Finding| {
+        matches!(f.verdict, Verdict::New | Verdict::Dormant)
+            || f.verdict == Verdict::Known && f.reasons.iter().any(|r| r.code == "file_changed")
+    };
+    let mut new: Vec<&Finding> = findings.iter().filter(|f| review(f)).collect();
     new.sort_by(|a, b| {
         b.score.cmp(&a.score).then_with(|| a.host.cmp(&b.host)).then_with(|| a.template.cmp(&b.template))
     });

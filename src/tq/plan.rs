@@ -248,7 +248,8 @@ pub fn plan(findings: &[Finding]) -> Plan {
                 continue;
             }
             Verdict::Learned => Role::Baseline,
-            Verdict::New => {
+            // A dormant script is reviewed like a new path: the URL path it would be served as.
+            Verdict::New | Verdict::Dormant => {
                 new.push(f);
                 Role::Review
             }

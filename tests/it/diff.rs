@@ -174,7 +174,7 @@ fn corrupt_newer_and_empty_states_are_errors_naming_the_line() {
         format!("baseline-diff: {}: {n}: invalid state line: unknown verdict \"maybe\"", state.display());
     assert!(stderr(&out).starts_with(&want), "{}", stderr(&out));
 
-    std::fs::write(&state, "{\"webshell_hunt_state\":2}\n").unwrap();
+    std::fs::write(&state, "{\"webshell_hunt_state\":3}\n").unwrap();
     let out = diff(&state, &[], "");
     assert!(stderr(&out).contains("written by a newer baseline-diff"), "{}", stderr(&out));
     std::fs::write(&state, "").unwrap();
@@ -568,4 +568,164 @@ fn scores_tell_a_program_from_a_file() {
     let found = run_with(&["--exec-ext", "php,.PY"]);
     let py = found.iter().find(|f| f["template"] == "/code/tool.py").unwrap();
     assert!(codes(py).contains(&"script_ext".to_string()), "{py}");
+}
+
+/// One `webroot-inventory` record, written by hand.
+fn file_rec(url_path: &str, kind: &str, ctime: &str, sha: &str) -> String {
+    json!({"url_path": url_path, "file": format!("/var/www/html{url_path}"), "type": "file", "size": 100,
+        "mtime": "2026-09-01T00:00:00Z", "ctime": ctime, "sha256": sha.repeat(64), "kind": kind})
+    .to_string()
+        + "\n"
+}
+
+#[test]
+fn an_inventory_joins_files_with_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.state");
+    let mut recs = site_baseline();
+    // After the window: a shell whose file is new, a routed page that is no file, an old script first
+    // requested now.
+    for m in 0..3 {
+        recs.push(rec(
+            "/images/x.php",
+            &format!("2026-10-20T10:0{m}:00Z"),
+            "POST",
+            "203.0.113.66",
+            "curl/8.5.0",
+        ));
+    }
+    recs.push(rec("/2026/10/a-new-post/", "2026-10-20T11:00:00Z", "GET", "198.51.100.7", UA));
+    recs.push(rec("/admin/tools.php", "2026-10-20T12:00:00Z", "GET", "198.51.100.8", UA));
+    let old = "2026-09-01T00:00:00Z";
+    let mut inv = String::new();
+    for (p, kind) in [
+        ("/index.php", "script"),
+        ("/login.php", "script"),
+        ("/images/logo.png", "static"),
+        ("/images/banner.jpg", "static"),
+        ("/css/site.css", "static"),
+        ("/admin/tools.php", "script"),
+    ] {
+        inv += &file_rec(p, kind, old, "a");
+    }
+    inv += &file_rec("/images/x.php", "script", "2026-10-20T09:59:00Z", "b");
+    // Dormant: a script dropped after the window that no request reached.
+    inv += &file_rec("/uploads/.cache.php", "script", "2026-10-21T03:00:00Z", "c");
+    // A symlink is listed, not joined.
+    inv += &(json!({"url_path": "/link.php", "file": "/var/www/html/link.php", "type": "symlink", "target": "/etc/passwd"}).to_string() + "\n");
+    let inv_path = util::write(dir.path(), "inv.jsonl", &inv);
+    let out = diff(
+        &state,
+        &["--learn-until", "2026-10-15T00:00:00Z", "--inventory", inv_path.to_str().unwrap(), "--commit"],
+        &lines(&recs),
+    );
+    ok(&out);
+    let found = json_lines(&stdout(&out));
+    let get = |t: &str| {
+        found.iter().find(|f| f["template"] == t).unwrap_or_else(|| panic!("{t}: {found:?}")).clone()
+    };
+    let codes = |f: &Value| -> Vec<String> {
+        f["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap().to_string()).collect()
+    };
+
+    let shell = get("/images/x.php");
+    assert!(codes(&shell).contains(&"new_file".into()), "{shell}");
+    assert_eq!(shell["file"]["exists"], true);
+    assert_eq!(shell["file"]["change"], "after_window");
+    assert_eq!(shell["file"]["sha256"], "b".repeat(64));
+    assert_eq!(shell["score"], 100);
+    let post = get("/{int}/{int}/a-new-post/");
+    assert_eq!(post["file"]["exists"], false);
+    assert!(codes(&post).contains(&"no_file".into()), "{post}");
+    let tools = get("/admin/tools.php");
+    assert!(codes(&tools).contains(&"old_file".into()), "{tools}");
+    let dormant = get("/uploads/.cache.php");
+    assert_eq!(dormant["verdict"], "dormant");
+    assert_eq!(dormant["count"], 0);
+    for c in ["dormant", "script_ext", "static_dir", "hidden_name"] {
+        assert!(codes(&dormant).contains(&c.to_string()), "{c}: {dormant}");
+    }
+    assert!(dormant["score"].as_i64().unwrap() >= 50);
+    assert!(stderr(&out).contains("inventory: 8 files, 1 dormant scripts"), "{}", stderr(&out));
+    // The state keeps the files (format 2).
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(text.starts_with("{\"webshell_hunt_state\":2,"), "{text}");
+    assert!(text.contains("\"url_path\":\"/uploads/.cache.php\""));
+
+    // The next run: nothing new is requested; a learned script got code appended.
+    let inv2 = inv.replace(
+        &file_rec("/index.php", "script", old, "a"),
+        &file_rec("/index.php", "script", "2026-11-02T00:00:00Z", "d"),
+    );
+    assert_ne!(inv, inv2);
+    let inv2_path = util::write(dir.path(), "inv2.jsonl", &inv2);
+    let later = vec![rec("/index.php", "2026-11-03T10:00:00Z", "GET", "198.51.100.9", UA)];
+    let out = diff(&state, &["--inventory", inv2_path.to_str().unwrap()], &lines(&later));
+    ok(&out);
+    let found = json_lines(&stdout(&out));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["template"], "/index.php");
+    assert_eq!(found[0]["verdict"], "known");
+    assert_eq!(found[0]["file"]["change"], "changed");
+    assert_eq!(found[0]["file"]["previous_sha256"], "a".repeat(64));
+    assert!(codes(&found[0]).contains(&"file_changed".into()));
+    // Reported once: the dormant script is in the state's files now, not reported again.
+    assert!(!stdout(&out).contains("/uploads/.cache.php"));
+}
+
+#[test]
+fn the_join_does_not_depend_on_the_order_of_the_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut recs = site_baseline();
+    recs.push(rec("/images/x.php", "2026-10-20T10:00:00Z", "POST", "203.0.113.66", "curl/8.5.0"));
+    let mut lines_inv: Vec<String> = ["/index.php", "/login.php", "/images/x.php", "/a.php", "/b/c.php"]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| file_rec(p, "script", &format!("2026-10-2{i}T00:00:00Z"), &i.to_string()))
+        .collect();
+    let mut outputs = vec![];
+    for round in 0..2 {
+        if round == 1 {
+            lines_inv.reverse();
+        }
+        let inv = util::write(dir.path(), &format!("inv{round}.jsonl"), lines_inv.concat());
+        let state = dir.path().join(format!("s{round}.state"));
+        let out = diff(
+            &state,
+            &["--learn-until", "2026-10-15T00:00:00Z", "--inventory", inv.to_str().unwrap()],
+            &lines(&recs),
+        );
+        ok(&out);
+        outputs.push(stdout(&out));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    assert!(outputs[0].contains("\"verdict\":\"dormant\""));
+}
+
+#[test]
+fn a_wrong_inventory_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.state");
+    let recs = lines(&site_baseline());
+    let empty = util::write(dir.path(), "empty.jsonl", "");
+    let out = diff(
+        &state,
+        &["--learn-until", "2026-10-15T00:00:00Z", "--inventory", empty.to_str().unwrap()],
+        &recs,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("empty.jsonl: the inventory lists no files"), "{}", stderr(&out));
+    let logs = util::write(
+        dir.path(),
+        "access.log",
+        "127.0.0.1 - - [01/Oct/2026:00:00:00 +0000] \"GET / HTTP/1.1\" 200 1\n",
+    );
+    let out = diff(
+        &state,
+        &["--learn-until", "2026-10-15T00:00:00Z", "--inventory", logs.to_str().unwrap()],
+        &recs,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("access.log:1: invalid record"), "{}", stderr(&out));
+    assert!(!state.exists(), "nothing was written");
 }

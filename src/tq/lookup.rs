@@ -11,7 +11,7 @@
 //!   attributes are needed is read with `GET /api/indicators/{id}`.
 //!
 //! Whatever the form, the server's match is not trusted: only records of exactly the value (the server
-//! may compare ignoring case) and of the "URL Path" type are kept.
+//! may compare ignoring case) and of the asked type ("URL Path", "SHA-256", "File Path") are kept.
 
 use std::collections::HashMap;
 
@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::NAME;
 use super::api::{Api, PAGE, WITH, http_status, id_of, summary};
-use super::push::INDICATOR_TYPE;
+use super::plan::Kind;
 use crate::cli;
 
 /// How lookups are made on this instance, as far as its replies have shown.
@@ -34,14 +34,27 @@ enum Form {
 
 /// The indicators of a run's values, found in bulk where the instance allows it.
 pub struct Lookup {
-    type_id: u64,
     form: Form,
 }
 
-/// The body of a query for `values` of the indicator type.
-pub fn query_body(values: &[&str]) -> Value {
+impl Default for Lookup {
+    fn default() -> Self {
+        Lookup { form: Form::Query { expands: None } }
+    }
+}
+
+/// An indicator type: which values to look for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Type {
+    pub kind: Kind,
+    /// Its id on this instance.
+    pub id: u64,
+}
+
+/// The body of a query for `values` of indicator type `kind`.
+pub fn query_body(values: &[&str], kind: Kind) -> Value {
     let any: Vec<Value> = values.iter().map(|v| json!({"value": v})).collect();
-    json!({"criteria": {"+or": any}, "filters": {"type_name": INDICATOR_TYPE}})
+    json!({"criteria": {"+or": any}, "filters": {"type_name": kind.type_name()}})
 }
 
 /// More hits than this for `n` values means the instance did not filter by them.
@@ -50,20 +63,20 @@ fn too_many(n: usize) -> usize {
 }
 
 impl Lookup {
-    pub fn new(type_id: u64) -> Self {
-        Lookup { type_id, form: Form::Query { expands: None } }
+    pub fn new() -> Self {
+        Lookup::default()
     }
 
-    /// For each of `values`, its indicators (exact value, this type), sorted by id. With `full`, each
+    /// For each of `values`, its indicators (exact value, type `ty`), sorted by id. With `full`, each
     /// record carries its attributes, sources and score; without (to verify), its id and status only.
-    pub fn find(&mut self, api: &mut Api, values: &[&str], full: bool) -> Result<Vec<Vec<Value>>> {
+    pub fn find(&mut self, api: &mut Api, ty: Type, values: &[&str], full: bool) -> Result<Vec<Vec<Value>>> {
         if values.is_empty() {
             return Ok(vec![]);
         }
         if let Form::Query { expands } = self.form
-            && let Some(hits) = self.query(api, values, if full { WITH } else { "status" })?
+            && let Some(hits) = self.query(api, ty.kind, values, if full { WITH } else { "status" })?
         {
-            let mut by = self.group(values, hits);
+            let mut by = group(ty.id, values, hits);
             let found: Vec<&Value> = by.iter().flatten().collect();
             if full && expands.is_none() && !found.is_empty() {
                 let all = found.iter().all(|r| r.get("attributes").is_some() && r.get("sources").is_some());
@@ -90,7 +103,7 @@ impl Lookup {
         values
             .iter()
             .map(|v| {
-                let mut found = api.find_indicator(v, self.type_id)?;
+                let mut found = api.find_indicator(v, ty.id)?;
                 found.sort_by_key(|x| id_of(x).unwrap_or(u64::MAX));
                 Ok(found)
             })
@@ -99,8 +112,14 @@ impl Lookup {
 
     /// Every hit of one query for `values`, all pages; `None` (and one-by-one from now on) when the
     /// instance does not answer the form.
-    fn query(&mut self, api: &mut Api, values: &[&str], with: &str) -> Result<Option<Vec<Value>>> {
-        let body = query_body(values);
+    fn query(
+        &mut self,
+        api: &mut Api,
+        kind: Kind,
+        values: &[&str],
+        with: &str,
+    ) -> Result<Option<Vec<Value>>> {
+        let body = query_body(values, kind);
         let mut hits: Vec<Value> = Vec::new();
         loop {
             let reply = match api.query_indicators(&body, hits.len(), with) {
@@ -145,23 +164,23 @@ impl Lookup {
         self.form = Form::OneByOne;
         None
     }
+}
 
-    /// The hits of exactly each value and of this type, in `values`' order, each list by id.
-    fn group(&self, values: &[&str], hits: Vec<Value>) -> Vec<Vec<Value>> {
-        let at: HashMap<&str, usize> = values.iter().enumerate().map(|(i, v)| (*v, i)).collect();
-        let mut by: Vec<Vec<Value>> = vec![Vec::new(); values.len()];
-        for h in hits {
-            let Some(&i) = h.get("value").and_then(Value::as_str).and_then(|v| at.get(v)) else { continue };
-            if h.get("type_id").and_then(Value::as_u64).is_none_or(|t| t == self.type_id) {
-                by[i].push(h);
-            }
+/// The hits of exactly each value and of type `type_id`, in `values`' order, each list by id.
+fn group(type_id: u64, values: &[&str], hits: Vec<Value>) -> Vec<Vec<Value>> {
+    let at: HashMap<&str, usize> = values.iter().enumerate().map(|(i, v)| (*v, i)).collect();
+    let mut by: Vec<Vec<Value>> = vec![Vec::new(); values.len()];
+    for h in hits {
+        let Some(&i) = h.get("value").and_then(Value::as_str).and_then(|v| at.get(v)) else { continue };
+        if h.get("type_id").and_then(Value::as_u64).is_none_or(|t| t == type_id) {
+            by[i].push(h);
         }
-        for recs in &mut by {
-            recs.sort_by_key(|x| id_of(x).unwrap_or(u64::MAX));
-            recs.dedup_by_key(|x| id_of(x));
-        }
-        by
     }
+    for recs in &mut by {
+        recs.sort_by_key(|x| id_of(x).unwrap_or(u64::MAX));
+        recs.dedup_by_key(|x| id_of(x));
+    }
+    by
 }
 
 #[cfg(test)]
@@ -170,7 +189,6 @@ mod tests {
 
     #[test]
     fn hits_are_kept_only_for_exactly_the_value_and_type() {
-        let l = Lookup::new(191);
         let hits = vec![
             json!({"id": 7, "value": "/a.php", "type_id": 191}),
             json!({"id": 5, "value": "/A.php", "type_id": 191}),
@@ -180,16 +198,17 @@ mod tests {
             json!({"id": 9, "value": "/b.php"}),
             json!({"id": 8, "value": "/c.php", "type_id": 191}),
         ];
-        let by = l.group(&["/a.php", "/b.php", "/d.php"], hits);
+        let by = group(191, &["/a.php", "/b.php", "/d.php"], hits);
         let ids: Vec<Vec<u64>> = by.iter().map(|r| r.iter().filter_map(id_of).collect()).collect();
         assert_eq!(ids, [vec![4, 7], vec![9], vec![]]);
     }
 
     #[test]
     fn the_query_asks_for_every_value_of_the_type() {
-        let b = query_body(&["/a.php", "/b \"c\""]);
+        let b = query_body(&["/a.php", "/b \"c\""], Kind::UrlPath);
         assert_eq!(b["criteria"]["+or"][1]["value"], "/b \"c\"");
         assert_eq!(b["filters"]["type_name"], "URL Path");
+        assert_eq!(query_body(&["ab"], Kind::Sha256)["filters"]["type_name"], "SHA-256");
         assert!(too_many(500) > 2 * 500);
     }
 }

@@ -78,14 +78,22 @@ their first sightings and the run id, happened_at the earliest first sighting, i
 listing the new paths highest score first, and linked to exactly the new indicators. The run id is 16
 hex digits of FNV-1a over the sorted host, template and first_seen of the new findings: pushing the
 same findings again finds the event by its title and adds nothing, also when the window was redone
-with later hits of the same paths; other new findings make another event.",
+with later hits of the same paths; other new findings make another event.
+
+Findings made with baseline-diff --inventory carry the file that serves them. A review finding whose
+script file was added or changed since the baseline (a new path's new file, a dormant script that no
+request reached, a learned path whose script changed: these are reviewed again) also gives a
+\"SHA-256\" indicator (the file's content hash) and a \"File Path\" indicator (its path on the
+server), with the finding's attributes plus URL Path and the other file value, the review status
+(never Active) and its manual score, linked to the same event. --no-file-indicators leaves them out.",
     ),
     (
         "HOW IT WRITES",
         "\
 Indicators are written in batches of --batch, sequentially, in a few requests per batch:
   1. one POST /api/indicators/query for all the batch's values (criteria +or of the values, filter
-     type_name \"URL Path\", with=status,attributes,sources,score); only exact matches are kept;
+     type_name \"URL Path\", or \"SHA-256\" and \"File Path\" for file indicators, which are written in
+     batches of their own; with=status,attributes,sources,score); only exact matches are kept;
   2. one POST /api/indicators/consume creating the missing ones (POST /api/indicators with an array
      where consume is not available), then the query again to read them back;
   3. one consume bringing existing indicators to their planned state (status, missing attributes,
@@ -199,6 +207,11 @@ pub struct Args {
     #[arg(long, value_name = "MS", default_value_t = 1000, hide = true)]
     pub backoff_ms: u64,
 
+    /// Write only URL Path indicators: no SHA-256 and File Path indicators for the script files of
+    /// findings made with baseline-diff --inventory.
+    #[arg(long)]
+    pub no_file_indicators: bool,
+
     /// No summary on stderr (warnings and errors are still shown).
     #[arg(short, long)]
     pub quiet: bool,
@@ -252,7 +265,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         findings.push(f);
         Ok(())
     })?;
-    let plan = plan::plan(&findings);
+    let plan = plan::plan(&findings, !args.no_file_indicators);
     let retry = Retry {
         first: Duration::from_millis(args.backoff_ms.max(1)),
         total: Duration::from_secs(args.retry_for),

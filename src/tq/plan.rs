@@ -17,6 +17,9 @@
 //!   length, deterministically.
 //! * **Score**: 0–100 → ThreatQ's 0–10 manual score, rounded half up (`(s + 5) / 10`), the highest of
 //!   the merged findings. `push.rs` sets it on review indicators only.
+//! * **Files** (`baseline-diff --inventory`): a script file behind a review finding (a new path's new
+//!   file, a dormant script, a learned script that changed) is also a `SHA-256` and a `File Path`
+//!   indicator, with the same status rule and attributes, linked to the same event.
 //! * **Run id**: 16 hex digits of FNV-1a 64 over the sorted `host, template, first_seen` of the `new`
 //!   findings. The same new findings give the same id (a rerun finds its event); different new findings
 //!   give another (another event). Learned findings do not enter it: a run without new findings has no
@@ -44,6 +47,10 @@ pub mod attr {
     pub const QUERY: &str = "Query String";
     pub const SCORE: &str = "Score";
     pub const REASON: &str = "Reason";
+    /// On file indicators: the file, its content hash, the URL path it is served as.
+    pub const FILE_PATH: &str = "File Path";
+    pub const SHA256: &str = "SHA-256";
+    pub const URL_PATH: &str = "URL Path";
     /// On the event: the run id it was created for.
     pub const RUN_ID: &str = "webshell-hunt Run ID";
 }
@@ -64,9 +71,33 @@ pub enum Role {
     Review,
 }
 
+/// What an indicator is: its ThreatQ type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// A URL path or template of the site.
+    UrlPath,
+    /// The SHA-256 of a script file of the web root.
+    Sha256,
+    /// The script file's path on the server.
+    FilePath,
+}
+
+impl Kind {
+    /// The ThreatQ indicator type's name (all three are in ThreatQ's default list).
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Kind::UrlPath => "URL Path",
+            Kind::Sha256 => "SHA-256",
+            Kind::FilePath => "File Path",
+        }
+    }
+}
+
 /// One indicator to be in ThreatQ.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Indicator {
+    /// Its type.
+    pub kind: Kind,
     /// The URL path or template.
     pub value: String,
     /// Which status it gets.
@@ -88,6 +119,8 @@ pub struct Listed {
     pub first_seen: Timestamp,
     pub count: u64,
     pub reasons: Vec<String>,
+    /// The script file behind it (`--inventory`): path and SHA-256.
+    pub file: Option<(String, String)>,
 }
 
 /// The run's event, when it has new findings.
@@ -99,14 +132,14 @@ pub struct Event {
     pub happened_at: String,
     /// HTML.
     pub description: String,
-    /// Values of the indicators to link, sorted.
-    pub indicators: Vec<String>,
+    /// The indicators to link (type, value), sorted.
+    pub indicators: Vec<(Kind, String)>,
 }
 
 /// Everything a run writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// Sorted by value.
+    /// Sorted by type, then value.
     pub indicators: Vec<Indicator>,
     pub event: Option<Event>,
     /// `known` findings, which have nothing to write.
@@ -230,45 +263,91 @@ fn finding_attributes(f: &Finding, value: &str, out: &mut BTreeSet<(String, Stri
     }
 }
 
-/// Builds the plan. `findings` may come in any order; the plan does not depend on it.
-pub fn plan(findings: &[Finding]) -> Plan {
+/// The file indicators of a review finding: its script file's SHA-256 and path, when the inventory
+/// showed the file added or changed since the baseline.
+fn file_values(f: &Finding) -> Vec<(Kind, String)> {
+    let Some(file) = f.file.as_ref().filter(|x| {
+        x.exists
+            && x.kind.as_deref() == Some("script")
+            && x.change.as_deref().is_some_and(|c| c != "unchanged")
+    }) else {
+        return vec![];
+    };
+    let mut v = Vec::new();
+    if let Some(h) = &file.sha256 {
+        v.push((Kind::Sha256, h.clone()));
+    }
+    if let Some(p) = &file.path {
+        v.push((Kind::FilePath, p.clone()));
+    }
+    v
+}
+
+/// Whether the inventory showed the finding's script file changed since the baseline.
+fn file_changed(f: &Finding) -> bool {
+    f.reasons.iter().any(|r| r.code == "file_changed")
+}
+
+/// Builds the plan. `findings` may come in any order; the plan does not depend on it. With `files`,
+/// review findings with a new or changed script file also give its SHA-256 and File Path indicators.
+pub fn plan(findings: &[Finding], files: bool) -> Plan {
     struct Acc {
         role: Role,
         hosts: BTreeSet<String>,
         score: u8,
         attributes: BTreeSet<(String, String)>,
     }
-    let mut by_value: BTreeMap<String, Acc> = BTreeMap::new();
+    let mut by_value: BTreeMap<(Kind, String), Acc> = BTreeMap::new();
     let mut skipped_known = 0;
     let mut new: Vec<&Finding> = Vec::new();
     for f in findings {
         let role = match f.verdict {
-            Verdict::Known => {
+            // A known or learned path whose script file changed since the baseline is reviewed again.
+            Verdict::Known if !file_changed(f) => {
                 skipped_known += 1;
                 continue;
             }
-            Verdict::Learned => Role::Baseline,
+            Verdict::Learned if !file_changed(f) => Role::Baseline,
             // A dormant script is reviewed like a new path: the URL path it would be served as.
-            Verdict::New | Verdict::Dormant => {
+            _ => {
                 new.push(f);
                 Role::Review
             }
         };
         let value = value_of(f);
-        let acc = by_value.entry(value.to_string()).or_insert_with(|| Acc {
-            role,
-            hosts: BTreeSet::new(),
-            score: 0,
-            attributes: BTreeSet::new(),
-        });
-        acc.role = acc.role.max(role);
-        acc.hosts.insert(host_of(f).to_string());
-        acc.score = acc.score.max(tq_score(f.score));
-        finding_attributes(f, value, &mut acc.attributes);
+        let mut keys = vec![(Kind::UrlPath, value.to_string())];
+        if files && role == Role::Review {
+            keys.extend(file_values(f));
+        }
+        for key in keys {
+            let kind = key.0;
+            let acc = by_value.entry(key).or_insert_with(|| Acc {
+                role,
+                hosts: BTreeSet::new(),
+                score: 0,
+                attributes: BTreeSet::new(),
+            });
+            acc.role = acc.role.max(role);
+            acc.hosts.insert(host_of(f).to_string());
+            acc.score = acc.score.max(tq_score(f.score));
+            finding_attributes(f, value, &mut acc.attributes);
+            if let (Some(file), true) = (&f.file, kind != Kind::UrlPath) {
+                let mut put = |n: &str, v: &Option<String>| {
+                    if let Some(v) = v {
+                        acc.attributes.insert((n.to_string(), clean(v)));
+                    }
+                };
+                put(attr::URL_PATH, &file.url_path);
+                put(if kind == Kind::Sha256 { attr::FILE_PATH } else { attr::SHA256 }, {
+                    if kind == Kind::Sha256 { &file.path } else { &file.sha256 }
+                });
+            }
+        }
     }
     let indicators = by_value
         .into_iter()
-        .map(|(value, a)| Indicator {
+        .map(|((kind, value), a)| Indicator {
+            kind,
             value,
             role: a.role,
             hosts: a.hosts.into_iter().filter(|h| !h.is_empty()).collect(),
@@ -276,7 +355,7 @@ pub fn plan(findings: &[Finding]) -> Plan {
             attributes: a.attributes.into_iter().collect(),
         })
         .collect();
-    Plan { indicators, event: event(&new), skipped_known }
+    Plan { indicators, event: event(&new, files), skipped_known }
 }
 
 /// The run id of a set of new findings (see the module docs).
@@ -288,7 +367,7 @@ pub fn run_id(new: &[&Finding]) -> String {
     format!("{:016x}", fnv1a64(keys.concat().as_bytes()))
 }
 
-fn event(new: &[&Finding]) -> Option<Event> {
+fn event(new: &[&Finding], files: bool) -> Option<Event> {
     // The title is made of what the run id is made of (hosts, first sightings), so that redoing a
     // window that has grown since (later hits of the same new paths) finds the same event.
     let first = new.iter().map(|f| f.first_seen).min()?;
@@ -322,8 +401,13 @@ fn event(new: &[&Finding]) -> Option<Event> {
             first_seen: f.first_seen,
             count: f.count,
             reasons: f.reasons.iter().map(|r| format!("{:+} {}", r.weight, r.text)).collect(),
+            file: f.file.as_ref().filter(|x| x.exists).map(|x| {
+                (x.path.clone().unwrap_or_default(), x.sha256.clone().unwrap_or_else(|| "not hashed".into()))
+            }),
         })
         .collect();
+    let file_keys: Vec<(Kind, String)> =
+        if files { new.iter().flat_map(|f| file_values(f)).collect() } else { vec![] };
     listed.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| (&a.host, &a.value).cmp(&(&b.host, &b.value))));
     let mut d = format!(
         "<p>{n} URL path{} first requested after the baseline, found by webshell-hunt (run {id}), \
@@ -341,6 +425,9 @@ fn event(new: &[&Finding]) -> Option<Event> {
             l.count,
             if l.count == 1 { "" } else { "s" }
         );
+        if let Some((path, sha)) = &l.file {
+            let _ = write!(item, "; file <code>{}</code>, SHA-256 <code>{}</code>", html(path), html(sha));
+        }
         if !l.reasons.is_empty() {
             item.push_str("<ul>");
             for r in &l.reasons {
@@ -358,7 +445,8 @@ fn event(new: &[&Finding]) -> Option<Event> {
     if !d.ends_with("</p>") {
         d.push_str("</ol>");
     }
-    let indicators: BTreeSet<String> = listed.into_iter().map(|l| l.value).collect();
+    let indicators: BTreeSet<(Kind, String)> =
+        listed.into_iter().map(|l| (Kind::UrlPath, l.value)).chain(file_keys).collect();
     Some(Event {
         run_id: id,
         title,
@@ -407,7 +495,7 @@ mod tests {
         let a = finding("b.test", "/s.php", &["/s.php"], "learned", 10, "2026-10-01T00:00:00Z");
         let b = finding("a.test", "/s.php", &["/s.php"], "new", 77, "2026-10-15T00:00:00Z");
         let c = finding("c.test", "/s.php", &["/s.php"], "known", 99, "2026-10-15T00:00:00Z");
-        let p = plan(&[a.clone(), b.clone(), c]);
+        let p = plan(&[a.clone(), b.clone(), c], true);
         assert_eq!(p.indicators.len(), 1);
         let i = &p.indicators[0];
         assert_eq!(
@@ -418,16 +506,16 @@ mod tests {
         assert!(i.attributes.contains(&("Verdict".into(), "b.test: learned".into())));
         assert_eq!(p.skipped_known, 1);
         let e = p.event.unwrap();
-        assert_eq!(e.indicators, ["/s.php"]);
+        assert_eq!(e.indicators, [(Kind::UrlPath, "/s.php".to_string())]);
         assert_eq!(e.happened_at, "2026-10-15 00:00:00");
         // Order of input does not matter.
-        assert_eq!(plan(&[b, a]).indicators, p.indicators);
+        assert_eq!(plan(&[b, a], true).indicators, p.indicators);
     }
 
     #[test]
     fn hostile_strings_are_cleaned_and_escaped() {
         let f = finding("h", "/x.php", &["/x.php"], "new", 90, "2026-10-15T00:00:00Z");
-        let p = plan(&[f]);
+        let p = plan(&[f], true);
         let ua = p.indicators[0].attributes.iter().find(|(n, _)| n == "User Agent").unwrap();
         assert_eq!(ua.1, "h: Mozilla\\x1b[31m<x> (2 hits)");
         assert_eq!(html("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
@@ -439,7 +527,7 @@ mod tests {
         let n1 = finding("h", "/x.php", &["/x.php"], "new", 90, "2026-10-15T00:00:00Z");
         let n2 = finding("h", "/y.php", &["/y.php"], "new", 90, "2026-10-15T00:00:00Z");
         let l = finding("h", "/", &["/"], "learned", 0, "2026-10-01T00:00:00Z");
-        let id = |fs: &[Finding]| plan(fs).event.map(|e| e.run_id);
+        let id = |fs: &[Finding]| plan(fs, true).event.map(|e| e.run_id);
         assert_eq!(id(&[n1.clone(), n2.clone()]), id(&[n2.clone(), l.clone(), n1.clone()]));
         assert_ne!(id(std::slice::from_ref(&n1)), id(&[n1.clone(), n2]));
         assert_eq!(id(&[l]), None);
@@ -454,7 +542,7 @@ mod tests {
             let long = format!("/{}{i}.php", "d".repeat(300));
             fs.push(finding("h", &long, &[&long], "new", (i % 100) as u8, "2026-10-15T00:00:00Z"));
         }
-        let e = plan(&fs).event.unwrap();
+        let e = plan(&fs, true).event.unwrap();
         assert!(e.description.len() <= MAX_DESCRIPTION_CHARS, "{}", e.description.len());
         assert!(e.description.contains("more, not listed"));
         assert!(e.description.find("<b>99/100</b>").unwrap() < e.description.find("<b>98/100</b>").unwrap());

@@ -12,15 +12,13 @@ use serde_json::{Value, json};
 
 use super::api::{self, Api, Transient, WITH, attribute_body, id_of, is_transient};
 use super::auth::{Auth, Grant, GrantKind, token_url};
-use super::lookup::{Lookup, query_body};
-use super::plan::{self, Event, Indicator, Plan, Role};
+use super::lookup::{self, Lookup, query_body};
+use super::plan::{self, Event, Indicator, Kind, Plan, Role};
 use super::{Args, NAME, Retry};
 use crate::cli::{self, Output};
 use crate::http::Backoff;
 use crate::secrets::Secrets;
 
-/// The indicator type every value is written as.
-pub const INDICATOR_TYPE: &str = "URL Path";
 /// The status exports deploy to blocking tools.
 pub const ACTIVE: &str = "Active";
 
@@ -35,7 +33,8 @@ pub struct Status {
 /// Names resolved to this instance's ids.
 #[derive(Debug, Clone)]
 pub struct Resolved {
-    pub type_id: u64,
+    /// The id of each indicator type the plan writes.
+    pub types: BTreeMap<Kind, u64>,
     pub baseline: Status,
     pub review: Status,
     /// Every status by id, for messages.
@@ -98,16 +97,37 @@ fn missing(what: &str, name: &str, list: &[Value]) -> anyhow::Error {
     anyhow!("{what} {name:?} not found; this instance has: {}", names.join(", "))
 }
 
-/// Resolves the type, the two statuses (refusing Active) and, when needed, the event type.
+impl Resolved {
+    /// The indicator type of `kind` (resolved for every kind of the plan).
+    pub fn ty(&self, kind: Kind) -> lookup::Type {
+        lookup::Type { kind, id: self.types[&kind] }
+    }
+}
+
+/// Every indicator type a plan writes: URL Path always, and the file types when it has file indicators.
+pub fn kinds(plan: &Plan) -> BTreeSet<Kind> {
+    std::iter::once(Kind::UrlPath).chain(plan.indicators.iter().map(|i| i.kind)).collect()
+}
+
+/// Resolves the indicator types of `kinds`, the two statuses (refusing Active) and, when needed, the
+/// event type.
 pub fn resolve(
     types: &[Value],
     statuses: &[Value],
     event_types: Option<&[Value]>,
     args: &Args,
+    kinds: &BTreeSet<Kind>,
 ) -> Result<Resolved> {
-    let ty =
-        by_name(types, INDICATOR_TYPE).ok_or_else(|| missing("indicator type", INDICATOR_TYPE, types))?;
-    let type_id = id_of(ty).ok_or_else(|| anyhow!("indicator type {INDICATOR_TYPE:?} has no id"))?;
+    let mut type_ids = BTreeMap::new();
+    for &k in kinds {
+        let name = k.type_name();
+        let ty = by_name(types, name).ok_or_else(|| match k {
+            Kind::UrlPath => missing("indicator type", name, types),
+            _ => missing("indicator type", name, types)
+                .context("file indicators need it; --no-file-indicators writes URL paths only"),
+        })?;
+        type_ids.insert(k, id_of(ty).ok_or_else(|| anyhow!("indicator type {name:?} has no id"))?);
+    }
     let active_id = statuses.iter().find(|s| name_of(s).is_some_and(|n| n.eq_ignore_ascii_case(ACTIVE)));
     let active_id = active_id.and_then(id_of);
     let pick = |flag: &str, name: &str| -> Result<Status> {
@@ -134,7 +154,7 @@ pub fn resolve(
         }
     };
     let statuses = statuses.iter().filter_map(|s| Some((id_of(s)?, name_of(s)?.to_string()))).collect();
-    Ok(Resolved { type_id, baseline, review, statuses, active_id, event_type })
+    Ok(Resolved { types: type_ids, baseline, review, statuses, active_id, event_type })
 }
 
 /// The create body of an indicator; ids are values so that `--dry-run` can show placeholders.
@@ -152,13 +172,23 @@ pub fn indicator_body(ind: &Indicator, type_id: Value, status_id: Value, source:
         Role::Review => "first requested after the baseline",
         Role::Baseline => "part of the learned baseline",
     };
+    let description = match ind.kind {
+        Kind::UrlPath => {
+            format!(
+                "URL path {what}{hosts}, written by webshell-hunt. A path of the site itself: never for blocking."
+            )
+        }
+        Kind::Sha256 | Kind::FilePath => format!(
+            "{} of a script file in the web root{hosts}, added or changed since the baseline, written by \
+             webshell-hunt for review. A file of the site itself: never for blocking.",
+            if ind.kind == Kind::Sha256 { "Content hash" } else { "Path" }
+        ),
+    };
     json!({
         "value": ind.value,
         "type_id": type_id,
         "status_id": status_id,
-        "description": plan::html(&format!(
-            "URL path {what}{hosts}, written by webshell-hunt. A path of the site itself: never for blocking."
-        )),
+        "description": plan::html(&description),
         "sources": [{"name": source}],
         "attributes": ind.attributes.iter().map(|(n, v)| attribute_body(n, v, source)).collect::<Vec<_>>(),
     })
@@ -209,6 +239,7 @@ fn manual_score(rec: &Value) -> Option<u64> {
 /// An indicator after its batch: where it is and what status it must have.
 #[derive(Debug, Clone)]
 struct Placed {
+    kind: Kind,
     value: String,
     ids: Vec<u64>,
     want: Status,
@@ -322,10 +353,12 @@ fn write_batch(
     chunk: &[Indicator],
     r: &Resolved,
     source: &str,
-    created: &mut BTreeSet<String>,
+    created: &mut BTreeSet<(Kind, String)>,
 ) -> Result<Vec<Placed>> {
+    // A batch is of one type (see `batches`).
+    let ty = r.ty(chunk[0].kind);
     let values = values_of(chunk);
-    let mut recs = lookup.find(api, &values, true)?;
+    let mut recs = lookup.find(api, ty, &values, true)?;
     for (ind, found) in chunk.iter().zip(&recs) {
         if found.len() > 1 {
             cli::warn(
@@ -346,10 +379,10 @@ fn write_batch(
         };
         let bodies: Vec<Value> = absent
             .iter()
-            .map(|&i| indicator_body(&chunk[i], json!(r.type_id), json!(status_for(&chunk[i])), source))
+            .map(|&i| indicator_body(&chunk[i], json!(ty.id), json!(status_for(&chunk[i])), source))
             .collect();
         create(api, available, &bodies)?;
-        let again = lookup.find(api, &absent.iter().map(|&i| values[i]).collect::<Vec<_>>(), true)?;
+        let again = lookup.find(api, ty, &absent.iter().map(|&i| values[i]).collect::<Vec<_>>(), true)?;
         for (&i, found) in absent.iter().zip(again) {
             if found.is_empty() {
                 return Err(anyhow!(Transient::new(format!(
@@ -357,7 +390,7 @@ fn write_batch(
                     plan::clean(&chunk[i].value)
                 ))));
             }
-            created.insert(chunk[i].value.clone());
+            created.insert((chunk[i].kind, chunk[i].value.clone()));
             recs[i] = found;
         }
     }
@@ -390,14 +423,14 @@ fn write_batch(
             if let [rec] = found.as_slice() {
                 let gap = Gap::of(ind, rec, &wants[i][0], source);
                 if !gap.is_empty() {
-                    bodies.push(gap.body(ind, r.type_id, &wants[i][0], source));
+                    bodies.push(gap.body(ind, ty.id, &wants[i][0], source));
                     which.push(i);
                     changed[i] = true;
                 }
             }
         }
         if !bodies.is_empty() && consume(api, available, &bodies)? {
-            let again = lookup.find(api, &which.iter().map(|&i| values[i]).collect::<Vec<_>>(), true)?;
+            let again = lookup.find(api, ty, &which.iter().map(|&i| values[i]).collect::<Vec<_>>(), true)?;
             for (&i, found) in which.iter().zip(again) {
                 if !found.is_empty() {
                     recs[i] = found;
@@ -408,8 +441,13 @@ fn write_batch(
 
     let mut placed = Vec::with_capacity(chunk.len());
     for (i, (ind, found)) in chunk.iter().zip(&recs).enumerate() {
-        let mut p =
-            Placed { value: ind.value.clone(), ids: vec![], want: r.review.clone(), changed: changed[i] };
+        let mut p = Placed {
+            kind: ind.kind,
+            value: ind.value.clone(),
+            ids: vec![],
+            want: r.review.clone(),
+            changed: changed[i],
+        };
         for (rec, want) in found.iter().zip(&wants[i]) {
             let id = id_of(rec).expect("checked above");
             let gap = Gap::of(ind, rec, want, source);
@@ -435,6 +473,11 @@ fn write_batch(
         placed.push(p);
     }
     Ok(placed)
+}
+
+/// The plan's indicators in batches of at most `batch`, each of one type.
+fn batches(plan: &Plan, batch: u16) -> Vec<&[Indicator]> {
+    plan.indicators.chunk_by(|a, b| a.kind == b.kind).flat_map(|g| g.chunks(usize::from(batch))).collect()
 }
 
 fn values_of(chunk: &[Indicator]) -> Vec<&str> {
@@ -464,7 +507,7 @@ pub fn push(args: &Args, base: url::Url, plan: &Plan, n_findings: usize, retry: 
         let events = if plan.event.is_some() { Some(api.event_types()?) } else { None };
         Ok((types, statuses, events))
     })?;
-    let r = resolve(&r.0, &r.1, r.2.as_deref(), args)?;
+    let r = resolve(&r.0, &r.1, r.2.as_deref(), args, &kinds(plan))?;
     for (flag, s) in [("--baseline-status", &r.baseline), ("--review-status", &r.review)] {
         if s.include_in_export {
             cli::warn(
@@ -478,11 +521,11 @@ pub fn push(args: &Args, base: url::Url, plan: &Plan, n_findings: usize, retry: 
         }
     }
 
-    let mut lookup = Lookup::new(r.type_id);
+    let mut lookup = Lookup::new();
     let mut consume_available = true;
     let mut created = BTreeSet::new();
     let mut placed: Vec<Placed> = Vec::with_capacity(plan.indicators.len());
-    let chunks: Vec<&[Indicator]> = plan.indicators.chunks(usize::from(args.batch)).collect();
+    let chunks = batches(plan, args.batch);
     for (i, chunk) in chunks.iter().enumerate() {
         let what = format!("batch {}/{} ({})", i + 1, chunks.len(), first_last(chunk));
         placed.extend(step(retry, &what, || {
@@ -490,7 +533,8 @@ pub fn push(args: &Args, base: url::Url, plan: &Plan, n_findings: usize, retry: 
         })?);
     }
 
-    let ids: BTreeMap<&str, u64> = placed.iter().map(|p| (p.value.as_str(), p.ids[0])).collect();
+    let ids: BTreeMap<(Kind, &str), u64> =
+        placed.iter().map(|p| ((p.kind, p.value.as_str()), p.ids[0])).collect();
     let mut event_note = String::from("no new findings, no event");
     let mut event_check = None;
     if let (Some(ev), Some((type_id, type_name))) = (&plan.event, &r.event_type) {
@@ -510,7 +554,7 @@ pub fn push(args: &Args, base: url::Url, plan: &Plan, n_findings: usize, retry: 
                 }
             }
         })?;
-        let want: BTreeSet<u64> = ev.indicators.iter().map(|v| ids[v.as_str()]).collect();
+        let want: BTreeSet<u64> = ev.indicators.iter().map(|(k, v)| ids[&(*k, v.as_str())]).collect();
         let linked = step(retry, "linking the event", || {
             let have: BTreeSet<u64> = api.event_indicators(event_id)?.into_iter().collect();
             let todo: Vec<u64> = want.difference(&have).copied().collect();
@@ -529,11 +573,13 @@ pub fn push(args: &Args, base: url::Url, plan: &Plan, n_findings: usize, retry: 
 
     // Read every status back: the one hard rule is checked against the server, not assumed.
     let mut failures = Vec::new();
-    let parts: Vec<&[Placed]> = placed.chunks(usize::from(args.batch)).collect();
+    let parts: Vec<&[Placed]> =
+        placed.chunk_by(|a, b| a.kind == b.kind).flat_map(|g| g.chunks(usize::from(args.batch))).collect();
     for (i, part) in parts.iter().enumerate() {
         let values: Vec<&str> = part.iter().map(|p| p.value.as_str()).collect();
         let what = format!("verifying batch {}/{}", i + 1, parts.len());
-        let found = step(retry, &what, || lookup.find(&mut api, &values, false))?;
+        let ty = r.ty(part[0].kind);
+        let found = step(retry, &what, || lookup.find(&mut api, ty, &values, false))?;
         for (p, recs) in part.iter().zip(&found) {
             for &id in &p.ids {
                 let Some(rec) = recs.iter().find(|x| id_of(x) == Some(id)) else {
@@ -579,7 +625,8 @@ pub fn push(args: &Args, base: url::Url, plan: &Plan, n_findings: usize, retry: 
 
     if !args.quiet {
         let review = placed.iter().filter(|p| p.want.id == r.review.id).count();
-        let changed = placed.iter().filter(|p| p.changed && !created.contains(&p.value)).count();
+        let changed =
+            placed.iter().filter(|p| p.changed && !created.contains(&(p.kind, p.value.clone()))).count();
         cli::warn(
             NAME,
             format_args!(
@@ -636,7 +683,7 @@ pub fn dry_run(args: &Args, base: &url::Url, plan: &Plan) -> Result<()> {
     if plan.event.is_some() {
         emit("GET", format!("{base}event/types?{page}"), None)?;
     }
-    let type_id = format!("<id of indicator type {INDICATOR_TYPE}>");
+    let type_id = |k: Kind| format!("<id of indicator type {}>", k.type_name());
     let status = |ind: &Indicator| match ind.role {
         Role::Review => format!("<id of status {}>", args.review_status),
         Role::Baseline => format!("<id of status {}>", args.baseline_status),
@@ -649,12 +696,15 @@ pub fn dry_run(args: &Args, base: &url::Url, plan: &Plan) -> Result<()> {
         )
     };
     let query = query_with(WITH);
-    for chunk in plan.indicators.chunks(usize::from(args.batch)) {
-        emit("POST", query.clone(), Some(query_body(&values_of(chunk))))?;
-        let bodies: Vec<Value> =
-            chunk.iter().map(|i| indicator_body(i, json!(type_id), json!(status(i)), &args.source)).collect();
+    for chunk in batches(plan, args.batch) {
+        let kind = chunk[0].kind;
+        emit("POST", query.clone(), Some(query_body(&values_of(chunk), kind)))?;
+        let bodies: Vec<Value> = chunk
+            .iter()
+            .map(|i| indicator_body(i, json!(type_id(kind)), json!(status(i)), &args.source))
+            .collect();
         emit("POST", format!("{base}indicators/consume"), Some(Value::Array(bodies)))?;
-        emit("POST", query.clone(), Some(query_body(&values_of(chunk))))?;
+        emit("POST", query.clone(), Some(query_body(&values_of(chunk), kind)))?;
         for ind in chunk.iter().filter(|i| i.role == Role::Review) {
             emit(
                 "PUT",
@@ -673,12 +723,12 @@ pub fn dry_run(args: &Args, base: &url::Url, plan: &Plan) -> Result<()> {
         )?;
         emit("GET", format!("{base}events/<event id>/indicators?{page}"), None)?;
         for c in ev.indicators.chunks(usize::from(args.batch)) {
-            let ids: Vec<Value> = c.iter().map(|v| json!({"id": id(v)})).collect();
+            let ids: Vec<Value> = c.iter().map(|(_, v)| json!({"id": id(v)})).collect();
             emit("POST", format!("{base}events/<event id>/indicators"), Some(Value::Array(ids)))?;
         }
     }
-    for chunk in plan.indicators.chunks(usize::from(args.batch)) {
-        emit("POST", query_with("status"), Some(query_body(&values_of(chunk))))?;
+    for chunk in batches(plan, args.batch) {
+        emit("POST", query_with("status"), Some(query_body(&values_of(chunk), chunk[0].kind)))?;
     }
     out.finish()?;
     if !args.quiet {
@@ -726,12 +776,36 @@ mod tests {
         serde_json::from_value(json!([{"id": 3, "name": "URL"}, {"id": 47, "name": "URL Path"}])).unwrap()
     }
 
+    fn url_only() -> BTreeSet<Kind> {
+        BTreeSet::from([Kind::UrlPath])
+    }
+
+    #[test]
+    fn file_types_are_resolved_when_the_plan_has_file_indicators() {
+        let all = BTreeSet::from([Kind::UrlPath, Kind::Sha256, Kind::FilePath]);
+        let e = resolve(&types(), &statuses(), None, &args("Whitelisted", "Review"), &all).unwrap_err();
+        let e = format!("{e:#}");
+        assert!(e.contains("\"SHA-256\" not found") && e.contains("--no-file-indicators"), "{e}");
+        let mut t = types();
+        t.extend(
+            serde_json::from_value::<Vec<Value>>(
+                json!([{"id": 9, "name": "SHA-256"}, {"id": 8, "name": "File Path"}]),
+            )
+            .unwrap(),
+        );
+        let r = resolve(&t, &statuses(), None, &args("Whitelisted", "Review"), &all).unwrap();
+        assert_eq!((r.ty(Kind::Sha256).id, r.ty(Kind::FilePath).id, r.ty(Kind::UrlPath).id), (9, 8, 47));
+    }
+
     #[test]
     fn resolves_names_and_refuses_active_by_name_or_id() {
-        let r = resolve(&types(), &statuses(), None, &args("Legitimate", "review")).unwrap();
-        assert_eq!((r.type_id, r.baseline.id, r.review.id, r.baseline.include_in_export), (47, 21, 14, true));
+        let r = resolve(&types(), &statuses(), None, &args("Legitimate", "review"), &url_only()).unwrap();
+        assert_eq!(
+            (r.types[&Kind::UrlPath], r.baseline.id, r.review.id, r.baseline.include_in_export),
+            (47, 21, 14, true)
+        );
         for (b, rv) in [("Whitelisted", "ACTIVE"), ("11", "Review"), ("Whitelisted", "11")] {
-            let e = resolve(&types(), &statuses(), None, &args(b, rv)).unwrap_err().to_string();
+            let e = resolve(&types(), &statuses(), None, &args(b, rv), &url_only()).unwrap_err().to_string();
             assert!(e.contains("refused") && e.contains("Active"), "{e}");
         }
         assert!(refuse_active_names(&args("Whitelisted", " active ")).is_err());
@@ -740,11 +814,14 @@ mod tests {
 
     #[test]
     fn a_missing_name_lists_what_exists() {
-        let e = resolve(&types(), &statuses(), None, &args("Benign", "Review")).unwrap_err().to_string();
+        let e = resolve(&types(), &statuses(), None, &args("Benign", "Review"), &url_only())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("\"Benign\" not found") && e.contains("Legitimate, Review, Whitelisted"), "{e}");
-        let e = resolve(&types()[..1], &statuses(), None, &args("Whitelisted", "Review")).unwrap_err();
+        let e = resolve(&types()[..1], &statuses(), None, &args("Whitelisted", "Review"), &url_only())
+            .unwrap_err();
         assert!(e.to_string().contains("this instance has: URL"), "{e}");
-        let e = resolve(&types(), &[], None, &args("Whitelisted", "Review")).unwrap_err();
+        let e = resolve(&types(), &[], None, &args("Whitelisted", "Review"), &url_only()).unwrap_err();
         assert!(e.to_string().contains("permission"), "{e}");
     }
 

@@ -659,3 +659,94 @@ fn emulator_latency_delays_each_request_and_changes_nothing_else() {
     assert_eq!(slow.statuses(), quick.statuses());
     assert_eq!(n, quick.requests().len());
 }
+
+/// A finding as baseline-diff --inventory writes it, by hand.
+fn file_finding(template: &str, verdict: &str, score: u8, reason: &str, file: Value) -> String {
+    serde_json::json!({
+        "host": "www.shop.test", "template": template, "verdict": verdict, "score": score,
+        "reasons": [{"weight": 40, "code": reason, "text": "the file"}],
+        "paths": [{"value": template, "count": 3}], "distinct_paths": 1,
+        "first_seen": "2026-10-20T10:00:00Z", "last_seen": "2026-10-20T10:05:00Z", "count": 3,
+        "methods": {"POST": 3}, "statuses": {"200": 3}, "distinct_clients": 1,
+        "clients": [], "user_agents": [], "file": file,
+    })
+    .to_string()
+        + "\n"
+}
+
+fn script_file(path: &str, sha: &str, change: &str) -> Value {
+    serde_json::json!({"exists": true, "url_path": path, "path": format!("/var/www/html{path}"),
+        "kind": "script", "size": 120, "sha256": sha.repeat(64), "change": change})
+}
+
+#[test]
+fn tq_push_writes_the_script_files_of_an_inventory_as_hash_and_path_indicators() {
+    let input = [
+        file_finding(
+            "/images/x.php",
+            "new",
+            100,
+            "new_file",
+            script_file("/images/x.php", "a", "after_window"),
+        ),
+        file_finding(
+            "/uploads/.c.php",
+            "dormant",
+            75,
+            "dormant",
+            script_file("/uploads/.c.php", "b", "added"),
+        ),
+        file_finding("/index.php", "known", 55, "file_changed", script_file("/index.php", "c", "changed")),
+        // An old file behind a learned path: nothing to review, no file indicators.
+        file_finding("/login.php", "learned", 30, "script_ext", script_file("/login.php", "d", "unchanged")),
+        // A routed page: no file.
+        file_finding("/2026/10/post/", "new", 10, "no_file", serde_json::json!({"exists": false})),
+    ]
+    .concat();
+    let e = Emulator::start();
+    let o = push(&e, &[], input.as_bytes());
+    ok(&o);
+    let snap = e.snapshot();
+    let inds = snap["indicators"].as_array().unwrap();
+    let of_type = |t: &str| -> Vec<(String, String)> {
+        inds.iter()
+            .filter(|i| i["type"] == t)
+            .map(|i| (i["value"].as_str().unwrap().to_string(), i["status"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let review = |v: &str| (v.to_string(), "Review".to_string());
+    assert_eq!(of_type("SHA-256"), ["a", "b", "c"].map(|h| review(&h.repeat(64))));
+    assert_eq!(
+        of_type("File Path"),
+        ["/var/www/html/images/x.php", "/var/www/html/index.php", "/var/www/html/uploads/.c.php"].map(review)
+    );
+    let urls = of_type("URL Path");
+    assert!(
+        urls.contains(&review("/index.php")),
+        "a learned script that changed is reviewed again: {urls:?}"
+    );
+    assert!(urls.contains(&("/login.php".to_string(), "Whitelisted".to_string())));
+    assert!(urls.contains(&review("/uploads/.c.php")), "a dormant script's URL path is reviewed");
+    let hash = inds.iter().find(|i| i["type"] == "SHA-256" && i["value"] == "a".repeat(64)).unwrap();
+    assert_eq!(attrs(hash, "File Path"), ["/var/www/html/images/x.php"]);
+    assert_eq!(attrs(hash, "URL Path"), ["/images/x.php"]);
+    assert_eq!(hash["score"], 10);
+    assert!(hash["description"].as_str().unwrap().contains("never for blocking"));
+    // One event links the review URL paths and the file indicators.
+    let events = e.events();
+    assert_eq!(events.len(), 1);
+    let linked = events[0]["indicators"].as_array().unwrap();
+    assert_eq!(linked.len(), 4 + 6, "{linked:?}");
+    assert!(linked.contains(&Value::from("b".repeat(64))));
+    assert!(events[0]["description"].as_str().unwrap().contains("/var/www/html/images/x.php"));
+    // Again: nothing to write.
+    let before = e.writes();
+    ok(&push(&e, &[], input.as_bytes()));
+    assert_eq!(e.writes(), before);
+
+    // --no-file-indicators: URL paths only.
+    let e = Emulator::start();
+    ok(&push(&e, &["--no-file-indicators"], input.as_bytes()));
+    let snap = e.snapshot();
+    assert!(snap["indicators"].as_array().unwrap().iter().all(|i| i["type"] == "URL Path"));
+}

@@ -921,3 +921,48 @@ fn cron_trusts_self_signed_appliances_by_certificate_and_by_pin() {
     assert!(!o.status.success() && t.elapsed() < Duration::from_secs(10), "{}", stderr(&o));
     assert!(stderr(&o).contains("TLS certificate is refused"), "{}", stderr(&o));
 }
+
+#[test]
+fn cron_passes_an_inventory_taken_by_another_job() {
+    // The web root as a nightly `webroot-inventory` job would list it: the site's files from before
+    // the learning window ends, and a script dropped after it that no request reaches.
+    let inv_dir = tempfile::tempdir().unwrap();
+    let rec = |p: &str, kind: &str, ctime: &str, sha: &str| {
+        serde_json::json!({"url_path": p, "file": format!("/var/www/html{p}"), "type": "file", "size": 10,
+            "mtime": ctime, "ctime": ctime, "sha256": sha.repeat(64), "kind": kind})
+        .to_string()
+            + "\n"
+    };
+    let mut inv = String::new();
+    for p in ["/index.php", "/login.php", "/css/site.css", "/js/app.js", "/img/logo.png"] {
+        let kind = if p.ends_with(".php") { "script" } else { "static" };
+        inv += &rec(p, kind, "2026-09-01T00:00:00Z", "a");
+    }
+    inv += &rec("/img/.thumb.php", "script", "2026-10-03T12:00:00Z", "f");
+    let inv_path = util::write(inv_dir.path(), "inventory.jsonl", &inv);
+    let mut rig = Rig::new(&[("INVENTORY", inv_path.to_str().unwrap())]);
+    let nows = schedule();
+    let first = rig.run(nows[0], &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(field(&stderr(&first), "dormant"), Some("1"), "{}", stderr(&first));
+    for &now in &nows[1..] {
+        let o = rig.run(now, &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        if field(&stderr(&o), "dormant").is_some() {
+            assert_eq!(field(&stderr(&o), "dormant"), Some("0"), "reported once: {}", stderr(&o));
+        }
+    }
+    let statuses = rig.tq.statuses();
+    assert_eq!(statuses.get("/img/.thumb.php").map(String::as_str), Some("Review"), "{statuses:?}");
+    assert_eq!(statuses.get(&"f".repeat(64)).map(String::as_str), Some("Review"), "{statuses:?}");
+    assert_eq!(statuses.get("/var/www/html/img/.thumb.php").map(String::as_str), Some("Review"));
+    let state = rig.state().unwrap();
+    assert!(state.contains("\"url_path\":\"/img/.thumb.php\""), "the state keeps the files");
+
+    // The other job failed: the run fails, names it, and changes nothing.
+    std::fs::remove_file(&inv_path).unwrap();
+    let before = rig.committed();
+    let o = rig.run(nows[nows.len() - 1] + DAY, &[]);
+    let e = check_failed(&o, "inventory", &before, &rig);
+    assert!(e.contains("cannot read the inventory"), "{e}");
+}

@@ -26,10 +26,9 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
-use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
-use super::state::{State, StateFile};
+use super::state::{Digest, State, StateFile};
 use crate::input;
 use crate::record::{FileFacts, Reason, Verdict};
 use crate::time::Timestamp;
@@ -70,33 +69,56 @@ struct Line {
     #[serde(default)]
     sha256: Option<String>,
     #[serde(default)]
-    kind: Option<String>,
+    kind: Option<FileKind>,
 }
 
-/// A regular file of the inventory.
+/// What the inventory classed a file as, for the server that serves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileKind {
+    /// The server runs it.
+    Script,
+    /// A static file type.
+    Static,
+    /// Anything else.
+    Other,
+}
+
+impl FileKind {
+    fn name(self) -> &'static str {
+        match self {
+            FileKind::Script => "script",
+            FileKind::Static => "static",
+            FileKind::Other => "other",
+        }
+    }
+}
+
+/// A regular file of the inventory. (Boxed strings and the digest's bytes: a million of these are held
+/// at once.)
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     /// The host, lower case; empty when the inventory names none (then it matches every host).
-    pub host: String,
+    pub host: Box<str>,
     /// The URL path it is served as.
-    pub url_path: String,
+    pub url_path: Box<str>,
     /// The file on disk.
-    pub file: String,
-    /// `script`, `static` or `other`.
-    pub kind: Option<String>,
+    pub file: Box<str>,
+    /// Script, static or other.
+    pub kind: Option<FileKind>,
     /// Size in bytes.
     pub size: Option<u64>,
     /// Last modification.
     pub mtime: Option<Timestamp>,
     /// Last inode change.
     pub ctime: Option<Timestamp>,
-    /// SHA-256, lower-case hex.
-    pub sha256: Option<String>,
+    /// SHA-256.
+    pub sha256: Option<Digest>,
 }
 
 impl Entry {
     fn is_script(&self) -> bool {
-        self.kind.as_deref() == Some("script")
+        self.kind == Some(FileKind::Script)
     }
 
     /// The later of mtime and ctime: when the file last got its present content or name.
@@ -105,7 +127,7 @@ impl Entry {
     }
 
     fn as_state(&self) -> StateFile {
-        StateFile { sha256: self.sha256.clone(), size: self.size, mtime: self.mtime }
+        StateFile { sha256: self.sha256, size: self.size, mtime: self.mtime }
     }
 }
 
@@ -115,7 +137,7 @@ pub enum Change {
     /// Not in the previous inventory.
     Added,
     /// In it with other content (its SHA-256 then).
-    Changed(Option<String>),
+    Changed(Option<Digest>),
     /// No previous inventory; mtime or ctime after the learning window.
     AfterWindow,
     /// As before (or, with no previous inventory, older than the window's end).
@@ -152,15 +174,16 @@ impl Change {
     }
 }
 
-/// The inventory, indexed by URL path.
+/// The inventory: its regular files, sorted for lookups.
 #[derive(Debug, Default)]
 pub struct Inventory {
-    /// Regular files, sorted by (host, URL path, file): the order the inputs came in does not matter.
+    /// Sorted by (host, URL path), one per (host, URL path): the order the inputs came in does not
+    /// matter.
     entries: Vec<Entry>,
-    /// URL path → indices into `entries`.
-    by_path: FxHashMap<String, Vec<usize>>,
+    /// The distinct hosts.
+    hosts: Vec<Box<str>>,
     /// Per host, the longest folder every URL path of the host shares (`/`, `/blog/`).
-    roots: BTreeMap<String, String>,
+    roots: BTreeMap<Box<str>, String>,
     /// Entries that were not regular files (symlinks, others), for the summary.
     pub skipped: u64,
 }
@@ -169,25 +192,32 @@ impl Inventory {
     /// Reads inventories (webroot-inventory's JSON lines; `-` is stdin). A file that lists nothing, or a
     /// line that is not an inventory record, is an error naming the file and line.
     pub fn load(names: &[String]) -> Result<Inventory> {
-        let mut inv = Inventory::default();
+        let mut skipped = 0;
         let mut entries = Vec::new();
         for name in names {
             let input = input::open(name)?;
             let shown = input.name.clone();
-            let n = crate::record::for_each_record(input, |l: Line, _| {
+            let n = crate::record::for_each_record(input, |l: Line, at| {
                 if l.file_type.as_deref().is_some_and(|t| t != "file") {
-                    inv.skipped += 1;
+                    skipped += 1;
                     return Ok(());
                 }
+                let sha256 = match &l.sha256 {
+                    None => None,
+                    Some(h) => Some(
+                        Digest::parse_hex(h)
+                            .ok_or_else(|| anyhow::anyhow!("{}: sha256 {h:?} is not 64 hex digits", at()))?,
+                    ),
+                };
                 entries.push(Entry {
-                    host: l.host.unwrap_or_default().to_ascii_lowercase(),
-                    url_path: l.url_path,
-                    file: l.file,
+                    host: l.host.unwrap_or_default().to_ascii_lowercase().into(),
+                    url_path: l.url_path.into(),
+                    file: l.file.into(),
                     kind: l.kind,
                     size: l.size,
                     mtime: l.mtime,
                     ctime: l.ctime,
-                    sha256: l.sha256.map(|h| h.to_ascii_lowercase()),
+                    sha256,
                 });
                 Ok(())
             })?;
@@ -195,18 +225,21 @@ impl Inventory {
                 bail!("{shown}: the inventory lists no files (expected webroot-inventory's JSON lines)");
             }
         }
-        Ok(Inventory::from_entries(entries, inv.skipped))
+        Ok(Inventory::from_entries(entries, skipped))
     }
 
     /// Indexes entries (any order).
     pub fn from_entries(mut entries: Vec<Entry>, skipped: u64) -> Inventory {
-        entries.sort_by(|a, b| (&a.host, &a.url_path, &a.file).cmp(&(&b.host, &b.url_path, &b.file)));
+        entries
+            .sort_unstable_by(|a, b| (&a.host, &a.url_path, &a.file).cmp(&(&b.host, &b.url_path, &b.file)));
         // Two roots serving one URL path: the first by file name stands, whatever the input order.
         entries.dedup_by(|b, a| a.host == b.host && a.url_path == b.url_path);
-        let mut by_path: FxHashMap<String, Vec<usize>> = FxHashMap::default();
-        let mut roots: BTreeMap<String, String> = BTreeMap::new();
-        for (i, e) in entries.iter().enumerate() {
-            by_path.entry(e.url_path.clone()).or_default().push(i);
+        let mut hosts: Vec<Box<str>> = Vec::new();
+        let mut roots: BTreeMap<Box<str>, String> = BTreeMap::new();
+        for e in &entries {
+            if hosts.last() != Some(&e.host) {
+                hosts.push(e.host.clone());
+            }
             let folder = &e.url_path[..=e.url_path.rfind('/').unwrap_or(0)];
             match roots.get_mut(&e.host) {
                 Some(r) => {
@@ -219,7 +252,7 @@ impl Inventory {
                 }
             }
         }
-        Inventory { entries, by_path, roots, skipped }
+        Inventory { entries, hosts, roots, skipped }
     }
 
     /// Regular files listed.
@@ -235,12 +268,15 @@ impl Inventory {
     /// The entry serving `path` on `host`: the host's own, else one without a host; for a log without
     /// hosts, any.
     fn lookup(&self, host: &str, path: &str) -> Option<&Entry> {
+        let host = host.to_ascii_lowercase();
+        let on = |h: &str, p: &str| -> Option<&Entry> {
+            let i = self.entries.binary_search_by(|e| (&*e.host, &*e.url_path).cmp(&(h, p))).ok()?;
+            Some(&self.entries[i])
+        };
         let found = |p: &str| -> Option<&Entry> {
-            let idx = self.by_path.get(p)?;
-            let pick = |want: &str| {
-                idx.iter().map(|&i| &self.entries[i]).find(|e| e.host.eq_ignore_ascii_case(want))
-            };
-            pick(host).or_else(|| pick("")).or_else(|| host.is_empty().then(|| &self.entries[idx[0]]))
+            on(&host, p)
+                .or_else(|| on("", p))
+                .or_else(|| if host.is_empty() { self.hosts.iter().find_map(|h| on(h, p)) } else { None })
         };
         if path.ends_with('/') {
             return INDEX_NAMES.iter().find_map(|n| found(&format!("{path}{n}")));
@@ -260,9 +296,9 @@ impl Inventory {
     /// How `e` compares with the state's previous inventory, or with the learning window.
     pub fn change(&self, e: &Entry, st: &State, window_end: Option<Timestamp>) -> Change {
         if st.header.inventories > 0 {
-            return match st.files.get(&e.host).and_then(|f| f.get(&e.url_path)) {
+            return match st.files.get(&*e.host).and_then(|f| f.get(&*e.url_path)) {
                 None => Change::Added,
-                Some(prev) if prev.differs(&e.as_state()) => Change::Changed(prev.sha256.clone()),
+                Some(prev) if prev.differs(&e.as_state()) => Change::Changed(prev.sha256),
                 Some(_) => Change::Unchanged,
             };
         }
@@ -318,13 +354,15 @@ impl Inventory {
     }
 
     /// Replaces the state's file lines of every host this inventory lists by its files, and counts it.
-    pub fn record_into(&self, st: &mut State) {
-        let mut by_host: BTreeMap<String, BTreeMap<String, StateFile>> = BTreeMap::new();
-        for e in &self.entries {
-            by_host.entry(e.host.clone()).or_default().insert(e.url_path.clone(), e.as_state());
-        }
-        for (host, files) in by_host {
-            st.files.insert(host, files);
+    pub fn record_into(self, st: &mut State) {
+        let mut entries = self.entries.into_iter().peekable();
+        while let Some(first) = entries.next() {
+            let mut files = vec![(String::from(first.url_path.clone()), first.as_state())];
+            while let Some(e) = entries.next_if(|e| e.host == first.host) {
+                files.push((e.url_path.clone().into(), e.as_state()));
+            }
+            // Sorted by URL path already: the map is built in one pass.
+            st.files.insert(first.host.into(), files.into_iter().collect());
         }
         st.header.inventories += 1;
     }
@@ -334,16 +372,16 @@ impl Inventory {
 pub fn facts_of(e: &Entry, change: &Change) -> FileFacts {
     FileFacts {
         exists: true,
-        url_path: Some(e.url_path.clone()),
-        path: Some(e.file.clone()),
-        kind: e.kind.clone(),
+        url_path: Some(e.url_path.to_string()),
+        path: Some(e.file.to_string()),
+        kind: e.kind.map(|k| k.name().to_string()),
         size: e.size,
         mtime: e.mtime,
         ctime: e.ctime,
-        sha256: e.sha256.clone(),
+        sha256: e.sha256.map(|h| h.to_string()),
         change: Some(change.name().to_string()),
         previous_sha256: match change {
-            Change::Changed(h) => h.clone(),
+            Change::Changed(h) => h.map(|h| h.to_string()),
             _ => None,
         },
     }
@@ -420,16 +458,26 @@ mod tests {
         Timestamp::parse_rfc3339(s)
     }
 
+    /// A digest of 32 times the byte `b`, written as `b` in hex 32 times ("aa" → aaaa…).
+    fn digest(hex: &str) -> Digest {
+        Digest::parse_hex(&hex.repeat(32)).unwrap()
+    }
+
     fn entry(host: &str, url_path: &str, kind: &str, ctime: &str, sha: &str) -> Entry {
+        let kind = match kind {
+            "script" => FileKind::Script,
+            "static" => FileKind::Static,
+            _ => FileKind::Other,
+        };
         Entry {
             host: host.into(),
             url_path: url_path.into(),
-            file: format!("/var/www{url_path}"),
-            kind: Some(kind.into()),
+            file: format!("/var/www{url_path}").into(),
+            kind: Some(kind),
             size: Some(10),
             mtime: t("2026-01-01T00:00:00Z"),
             ctime: t(ctime),
-            sha256: Some(sha.into()),
+            sha256: Some(digest(sha)),
         }
     }
 
@@ -444,10 +492,10 @@ mod tests {
             entry("", "/x.php", "script", "2026-01-01T00:00:00Z", "bb"),
             entry("", "/blog/index.php", "script", "2026-01-01T00:00:00Z", "cc"),
         ]);
-        assert_eq!(i.lookup("a.example", "/x.php").unwrap().sha256.as_deref(), Some("aa"));
-        assert_eq!(i.lookup("b.example", "/x.php").unwrap().sha256.as_deref(), Some("bb"));
-        assert_eq!(i.lookup("", "/x.php").unwrap().sha256.as_deref(), Some("bb"));
-        assert_eq!(i.lookup("", "/blog/").unwrap().url_path, "/blog/index.php");
+        assert_eq!(i.lookup("a.example", "/x.php").unwrap().sha256, Some(digest("aa")));
+        assert_eq!(i.lookup("b.example", "/x.php").unwrap().sha256, Some(digest("bb")));
+        assert_eq!(i.lookup("", "/x.php").unwrap().sha256, Some(digest("bb")));
+        assert_eq!(&*i.lookup("", "/blog/").unwrap().url_path, "/blog/index.php");
         assert!(i.lookup("", "/nothing.php").is_none());
     }
 
@@ -471,7 +519,7 @@ mod tests {
         let one = inv(vec![a.clone(), b.clone()]);
         let two = inv(vec![b, a]);
         assert_eq!(one.entries, two.entries);
-        assert_eq!(one.lookup("", "/x.php").unwrap().file, "/srv/other/x.php");
+        assert_eq!(&*one.lookup("", "/x.php").unwrap().file, "/srv/other/x.php");
     }
 
     #[test]
@@ -483,12 +531,12 @@ mod tests {
         let mut st = State::new();
         assert_eq!(i.change(&old, &st, w), Change::Unchanged);
         assert_eq!(i.change(&late, &st, w), Change::AfterWindow);
-        i.record_into(&mut st);
+        inv(vec![old.clone(), late.clone()]).record_into(&mut st);
         assert_eq!(i.change(&late, &st, w), Change::Unchanged, "the previous inventory had it as it is");
         let mut appended = old.clone();
-        appended.sha256 = Some("a2".into());
+        appended.sha256 = Some(digest("a2"));
         let added = entry("", "/c.php", "script", "2026-01-01T00:00:00Z", "cc");
-        assert_eq!(i.change(&appended, &st, w), Change::Changed(Some("aa".into())));
+        assert_eq!(i.change(&appended, &st, w), Change::Changed(Some(digest("aa"))));
         assert_eq!(i.change(&added, &st, w), Change::Added, "new since, whatever its times say");
     }
 
@@ -502,12 +550,12 @@ mod tests {
                     &format!("/wp-includes/f{n}.php"),
                     "script",
                     &format!("2026-11-01T10:00:{n:02}Z"),
-                    "x",
+                    "01",
                 )
             })
             .collect();
-        entries.push(entry("", "/uploads/.x.php", "script", "2026-11-02T03:00:00Z", "y"));
-        entries.push(entry("", "/old.php", "script", "2026-10-01T00:00:00Z", "z"));
+        entries.push(entry("", "/uploads/.x.php", "script", "2026-11-02T03:00:00Z", "02"));
+        entries.push(entry("", "/old.php", "script", "2026-10-01T00:00:00Z", "03"));
         let i = inv(entries);
         let changed = i.changed_scripts(&State::new(), w);
         assert_eq!(changed.len(), 13, "the old file is not changed");
@@ -516,10 +564,10 @@ mod tests {
             let expect = if e.url_path.starts_with("/wp-includes/") { 11 } else { 0 };
             assert_eq!(*batch, expect, "{}", e.url_path);
         }
-        let (e, c, b) = &changed.iter().find(|x| x.0.url_path == "/uploads/.x.php").unwrap();
+        let (e, c, b) = &changed.iter().find(|x| &*x.0.url_path == "/uploads/.x.php").unwrap();
         let r = dormant_reasons(e, c, *b);
         assert_eq!(r.iter().map(|r| r.weight).sum::<i32>(), 30);
-        let (e, c, b) = &changed.iter().find(|x| x.0.url_path == "/wp-includes/f3.php").unwrap();
+        let (e, c, b) = &changed.iter().find(|x| &*x.0.url_path == "/wp-includes/f3.php").unwrap();
         assert!(dormant_reasons(e, c, *b).iter().any(|r| r.code == "same_batch"));
     }
 

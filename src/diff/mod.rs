@@ -293,7 +293,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .collect()
     });
     let out = decide(&mut st, &agg, window_end, cfg, exec_ext.as_deref(), inv.as_ref());
-    if let Some(inv) = &inv {
+    let inventoried = inv.as_ref().map(|i| i.len() as u64);
+    if let Some(inv) = inv {
         inv.record_into(&mut st);
     }
 
@@ -333,9 +334,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 cli::thousands(c.new_alert),
                 score::ALERT,
                 cli::thousands(c.known),
-                inv.as_ref().map_or_else(String::new, |i| format!(
+                inventoried.map_or_else(String::new, |n| format!(
                     "; inventory: {} files, {} dormant scripts",
-                    cli::thousands(i.len() as u64),
+                    cli::thousands(n),
                     cli::thousands(c.dormant)
                 )),
                 window_end.map_or_else(|| "(no requests yet)".to_string(), |t| t.to_string()),
@@ -787,7 +788,7 @@ fn dormant_findings(
         reasons.extend(inventory::dormant_reasons(e, &change, batch));
         let score = score::total(&mut reasons);
         let mut f = finding(&e.host, &template, Verdict::Dormant, score, reasons, &stats, &never, &never);
-        f.paths = vec![Sample { value: e.url_path.clone(), count: 0, baseline: None }];
+        f.paths = vec![Sample { value: e.url_path.to_string(), count: 0, baseline: None }];
         f.hourly = None;
         f.file = Some(inventory::facts_of(e, &change));
         out.push(f);

@@ -126,11 +126,38 @@ pub struct HostBaseline {
     pub user_agents: Vec<u32>,
 }
 
+/// A SHA-256 digest, kept as its 32 bytes (a million files' hashes as hex strings would take 2.5 times
+/// the memory); written as 64 lower-case hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Digest(pub [u8; 32]);
+
+impl Digest {
+    /// 64 hex digits (either case).
+    pub fn parse_hex(s: &str) -> Option<Digest> {
+        let b = s.as_bytes();
+        if b.len() != 64 {
+            return None;
+        }
+        let nib = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+        let mut out = [0u8; 32];
+        for (i, pair) in b.chunks_exact(2).enumerate() {
+            out[i] = nib(pair[0])? << 4 | nib(pair[1])?;
+        }
+        Some(Digest(out))
+    }
+}
+
+impl std::fmt::Display for Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
 /// A file line: a regular file of the last inventory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StateFile {
-    /// SHA-256, lower-case hex, when the inventory hashed the file.
-    pub sha256: Option<String>,
+    /// SHA-256, when the inventory hashed the file.
+    pub sha256: Option<Digest>,
     /// Size in bytes.
     pub size: Option<u64>,
     /// Last modification.
@@ -230,11 +257,13 @@ fn parse_line(raw: &[u8], scan: &mut crate::jsonscan::Scan) -> Result<Parsed> {
                 crate::jsonscan::u64_value(raw, &f).ok_or_else(|| anyhow::anyhow!("size is not a count"))?,
             ),
         };
-        return Ok(Parsed::File(
-            host,
-            p,
-            StateFile { sha256: string("sha256")?, size, mtime: time("mtime")? },
-        ));
+        let sha256 = match string("sha256")? {
+            None => None,
+            Some(h) => Some(
+                Digest::parse_hex(&h).ok_or_else(|| anyhow::anyhow!("sha256 {h:?} is not 64 hex digits"))?,
+            ),
+        };
+        return Ok(Parsed::File(host, p, StateFile { sha256, size, mtime: time("mtime")? }));
     }
     let (c, u) = (get("baseline_client_hashes"), get("baseline_user_agent_hashes"));
     if c.is_none() && u.is_none() {
@@ -400,8 +429,9 @@ impl State {
                 out.extend_from_slice(b",\"url_path\":");
                 jsonw::write_str(&mut out, p.as_bytes(), jsonw::Escape::Backslash);
                 if let Some(h) = &f.sha256 {
-                    out.extend_from_slice(b",\"sha256\":");
-                    jsonw::write_str(&mut out, h.as_bytes(), jsonw::Escape::Backslash);
+                    out.extend_from_slice(b",\"sha256\":\"");
+                    out.extend_from_slice(h.to_string().as_bytes());
+                    out.push(b'"');
                 }
                 if let Some(n) = f.size {
                     out.extend_from_slice(b",\"size\":");
@@ -552,7 +582,7 @@ mod tests {
         let mut st = sample();
         st.header.inventories = 1;
         let f = StateFile {
-            sha256: Some("ab".repeat(32)),
+            sha256: Digest::parse_hex(&"ab".repeat(32)),
             size: Some(405),
             mtime: Timestamp::parse_rfc3339("2026-09-01T10:00:00Z"),
         };
@@ -564,7 +594,10 @@ mod tests {
         let mut other = f.clone();
         other.mtime = None;
         assert!(!f.differs(&other), "same hash, same content");
-        other.sha256 = Some("cd".repeat(32));
+        other.sha256 = Digest::parse_hex(&"CD".repeat(32));
+        assert_eq!(other.sha256.unwrap().to_string(), "cd".repeat(32));
+        assert_eq!(Digest::parse_hex("ab"), None);
+        assert_eq!(Digest::parse_hex(&"g".repeat(64)), None);
         assert!(f.differs(&other));
         let unhashed = StateFile { sha256: None, ..f.clone() };
         assert!(!unhashed.differs(&f) && unhashed.differs(&StateFile { size: Some(1), ..f.clone() }));

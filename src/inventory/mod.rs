@@ -3,13 +3,15 @@
 //!
 //! Most web shells are new files in the web root; this lists what is there, as the server would serve
 //! it (`url_path`, spelled the way `path-normalize` spells a request for it), with what tells a script
-//! from a file (`kind`), its hash, owner and times. It walks a folder on disk (`walk.rs`).
+//! from a file (`kind`), its hash, owner and times. It walks a folder on disk (`walk.rs`), or reads a
+//! listing made elsewhere (`listing/`: `find -printf`, an AIDE database, osquery, `tar -tv`).
 //! `roots.rs` maps folders to URL prefixes, `glob.rs` holds `--exclude`, `entry.rs` the record and its
 //! JSON, `hash.rs` the streamed SHA-256, `owner.rs` user names.
 
 pub mod entry;
 pub mod glob;
 pub mod hash;
+pub mod listing;
 pub mod owner;
 pub mod roots;
 pub mod walk;
@@ -39,7 +41,13 @@ webroot-inventory --root /mnt/web2/inetpub/wwwroot --server iis --exclude '*.log
 webroot-inventory --root /var/www/html | jq -r 'select(.kind == \"script\") | [.mtime, .url_path] | @tsv' | sort -r
 # A disk image, read-only, with the image's own user names:
 mount -o ro,noexec,nodev,noload /dev/mapper/evidence /mnt/evidence
-webroot-inventory --root /mnt/evidence/var/www/html --passwd /mnt/evidence/etc/passwd > inventory.jsonl";
+webroot-inventory --root /mnt/evidence/var/www/html --passwd /mnt/evidence/etc/passwd > inventory.jsonl
+# A listing taken on the server, read elsewhere:
+ssh web1 \"find /var/www/html -printf '%y %s %T@ %C@ %U %G %m %u %p\\0%l\\0'\" | gzip > web1.find.gz
+webroot-inventory --listing find --root /var/www/html web1.find.gz
+# A backup or container image, without unpacking it:
+TZ=UTC tar -tvf site.tar | webroot-inventory --listing tar --root ./var/www/html
+webroot-inventory --listing aide --root /var/www/html=https://www.example.org/ /var/lib/aide/aide.db.gz";
 
 /// Man-page sections beyond the flags.
 pub const MAN_SECTIONS: &[(&str, &str)] = &[
@@ -51,14 +59,14 @@ One JSON object per line, per file (folders are not printed), fields absent when
                 spelled as path-normalize spells a request for it (bytes that may not stand raw in a
                 path as %XX, upper-case hex, per byte; lower case with --server iis)
   host          the host of the root's URL prefix, when one was given
-  file          the filesystem path as found; bytes that are not UTF-8 as \\xHH
+  file          the filesystem path as found or listed; bytes that are not UTF-8 as \\xHH
   type          file, symlink or other (fifo, socket, device)
   size          bytes (for a symlink, the length of its text)
   mtime, ctime  RFC 3339 UTC (milliseconds when known)
   uid, gid      numbers
-  owner         the user name, from the passwd file
+  owner         the user name, from the listing or the passwd file
   mode          permission bits in octal, as \"0644\"
-  sha256        lower-case hex, for regular files that were hashed
+  sha256        lower-case hex, for regular files that were hashed or whose listing gives it
   kind          script (the server runs it: any extension of the name, as x.php.jpg, runs on that
                 server in that folder), static (a static extension such as .png, .css, .html), other
   target        a symlink's text, with \"outside_root\": true when it resolves (lexically) outside its root
@@ -70,18 +78,47 @@ For example:
    \"sha256\":\"02f08def0e31aa93ff1b4d0c7691d6c1535fc50c8ad62a277b142fb33a9f7cdf\",\"kind\":\"script\"}
 
 A walk prints the entries of each folder sorted by name bytes, depth first, so two inventories of the
-same tree diff cleanly. Symlinks are reported, never followed (a
+same tree diff cleanly; a listing is printed in its own order. Symlinks are reported, never followed (a
 linked folder is not descended); fifos, sockets and devices are never opened. A folder that is another
 --root is left to that root.",
+    ),
+    (
+        "LISTINGS",
+        "\
+--listing reads FILE (or stdin; gzip is detected) instead of walking; --root maps the listed paths
+(leading ./ and / ignored, so ./var/www and /var/www match either) to URL prefixes, and entries outside
+every root are skipped and counted. A line that does not parse stops with an error naming the input and
+line: a file of the wrong format is an error, never an empty inventory.
+
+find: run on the server, NUL-terminated so that any name survives:
+  find /var/www/html -printf '%y %s %T@ %C@ %U %G %m %u %p\\0%l\\0'
+(type, size, mtime and ctime as epoch seconds, uid, gid, octal permissions, owner, path, then the
+symlink text as its own NUL-terminated field). Lines are accepted too, for names without newlines:
+  find /var/www/html -printf '%y %s %T@ %C@ %U %G %m %u %p\\t%l\\n'
+
+aide: an AIDE database (aide --init writes /var/lib/aide/aide.db.new.gz), plain or gzip; the @@db_spec
+line names the columns; name, lname, perm, uid, gid, size, mtime, ctime and sha256 are read (sha256
+from base64 to hex), the rest ignored.
+
+osquery: the JSON array of
+  osqueryi --json \"select f.path, f.size, f.mtime, f.ctime, f.uid, f.gid, f.mode, f.type, h.sha256 from file f left join hash h using (path) where f.path like '/var/www/html/%%'\"
+(%% is osquery's recursive match). osquery gives no symlink target and no owner name.
+
+tar: GNU tar's verbose listing, run with TZ=UTC (tar prints local time):
+  TZ=UTC tar -tvf image.tar
+No hashes, no ctime, times to the minute (to the second with --full-time); symlinks as a -> b.
+
+Without --passwd, a listing's owner is only what it names (find %u, tar's user); a walk resolves
+uids with /etc/passwd.",
     ),
     (
         "SUMMARY AND ERRORS",
         "\
 At the end a summary goes to stderr: files, bytes hashed, symlinks, other entries, errors, excluded
-entries (-q leaves it out). A file that vanished or cannot be read gets a record with error
+and skipped entries (-q leaves it out). A file that vanished or cannot be read gets a record with error
 and is named on stderr as webroot-inventory: FILE: reason; a folder that cannot be read is named and
 counted. Neither is fatal: the exit status is 0 unless the arguments are wrong, the output cannot be
-written, or no root could be read at all (2).",
+written, a listing does not parse, or no root could be read at all (2).",
     ),
 ];
 
@@ -107,10 +144,10 @@ pub enum ServerArg {
 
 /// List a web root's files as JSON lines, as the server serves them.
 ///
-/// Walks each --root folder on disk and prints one record per file: the URL path it is served as,
-/// spelled the way path-normalize spells a request for it, whether the server would run it (kind),
-/// its SHA-256, size, times, owner and mode. Symlinks are reported, never followed. For
-/// baseline-diff --inventory, which joins files with requests.
+/// Walks each --root folder on disk (or reads a listing made with find, AIDE, osquery or tar) and prints
+/// one record per file: the URL path it is served as, spelled the way path-normalize spells a request
+/// for it, whether the server would run it (kind), its SHA-256, size, times, owner and mode. Symlinks
+/// are reported, never followed. For baseline-diff --inventory, which joins files with requests.
 #[derive(Parser, Debug)]
 #[command(name = "webroot-inventory", version, after_long_help = crate::manual::after_help(EXAMPLES))]
 pub struct Args {
@@ -132,9 +169,29 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "generic")]
     pub server: ServerArg,
 
-    /// Resolve uids to owner names with this passwd file instead of /etc/passwd (a disk image's own).
+    /// Read a listing of this kind from FILE or stdin instead of walking (gzip is detected).
+    ///
+    /// find: `find /var/www/html -printf '%y %s %T@ %C@ %U %G %m %u %p\0%l\0'` (or, for names
+    /// without newlines, `... %p\t%l\n`).
+    ///
+    /// aide: the database, such as /var/lib/aide/aide.db.gz (its @@db_spec names the columns).
+    ///
+    /// osquery: `osqueryi --json "select f.path, f.size, f.mtime, f.ctime, f.uid, f.gid, f.mode,
+    /// f.type, h.sha256 from file f left join hash h using (path) where f.path like
+    /// '/var/www/html/%%'"`.
+    ///
+    /// tar: `TZ=UTC tar -tvf image.tar` (GNU tar; no hashes, no ctime, times to the minute).
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub listing: Option<listing::Kind>,
+
+    /// Resolve uids to owner names with this passwd file (a walk uses /etc/passwd by default; a
+    /// listing only with this option).
     #[arg(long, value_name = "FILE")]
     pub passwd: Option<PathBuf>,
+
+    /// The listing to read, with --listing (`-` is stdin).
+    #[arg(value_name = "FILE", default_value = "-")]
+    pub input: String,
 
     /// Do not print the summary on stderr.
     #[arg(short, long)]
@@ -158,6 +215,8 @@ pub struct Stats {
     pub unreadable_dirs: u64,
     /// Entries left out by --exclude.
     pub excluded: u64,
+    /// Listed entries outside every root.
+    pub outside: u64,
 }
 
 /// Writes records and keeps the counts.
@@ -205,11 +264,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if args.root.is_empty() {
         bail!("give at least one --root DIR[=URLPREFIX]");
     }
+    if args.listing.is_none() && args.input != "-" {
+        bail!("{}: a FILE is read only with --listing; to walk a folder, give it as --root", args.input);
+    }
     let mut roots = args.root.iter().map(|s| Root::parse(s, profile)).collect::<Result<Vec<_>>>()?;
     let excludes: Vec<Glob> = args.exclude.iter().map(|g| Glob::new(g)).collect();
-    let owners = match &args.passwd {
-        Some(p) => owner::Owners::load(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
-        None => owner::Owners::load(std::path::Path::new("/etc/passwd")).unwrap_or_default(),
+    let owners = match (&args.passwd, args.listing) {
+        (Some(p), _) => owner::Owners::load(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+        (None, None) => owner::Owners::load(std::path::Path::new("/etc/passwd")).unwrap_or_default(),
+        (None, Some(_)) => owner::Owners::default(),
     };
     let mut em = Emitter {
         out: Output::stdout(false),
@@ -217,27 +280,59 @@ pub fn run(args: Args) -> Result<ExitCode> {
         profile,
         stats: Stats::default(),
     };
-    for r in &mut roots {
-        r.set_inside_walked();
-    }
-    let mut w = walk::Walk {
-        roots: &roots,
-        excludes: &excludes,
-        hasher: (args.hash == HashArg::Sha256).then(hash::Hasher::default),
-        owners: &owners,
-    };
-    let mut readable = 0;
-    for i in 0..roots.len() {
-        readable += usize::from(w.root(i, &mut em)?);
-    }
-    if readable == 0 {
-        em.out.finish()?;
-        bail!("no root could be read");
+    match args.listing {
+        None => {
+            for r in &mut roots {
+                r.set_inside_walked();
+            }
+            let mut w = walk::Walk {
+                roots: &roots,
+                excludes: &excludes,
+                hasher: (args.hash == HashArg::Sha256).then(hash::Hasher::default),
+                owners: &owners,
+            };
+            let mut readable = 0;
+            for i in 0..roots.len() {
+                readable += usize::from(w.root(i, &mut em)?);
+            }
+            if readable == 0 {
+                em.out.finish()?;
+                bail!("no root could be read");
+            }
+        }
+        Some(kind) => {
+            for r in &mut roots {
+                r.set_inside_listed();
+            }
+            let input = crate::input::open(&args.input)?;
+            let name = input.name.clone();
+            let n = listing::read(kind, input, &mut |mut e| {
+                if e.owner.is_none()
+                    && let Some(uid) = e.uid
+                {
+                    e.owner = owners.name(uid).map(str::to_string);
+                }
+                let key = roots::listed_key(&e.file, profile);
+                let Some((i, rel)) = roots::find(&roots, &key) else {
+                    em.stats.outside += 1;
+                    return Ok(());
+                };
+                if glob::excluded_path(&excludes, rel) {
+                    em.stats.excluded += 1;
+                    return Ok(());
+                }
+                em.emit(&roots[i], rel, &e)?;
+                Ok(())
+            })?;
+            if n == 0 {
+                bail!("{name}: an empty listing");
+            }
+        }
     }
     let st = em.stats;
     em.out.finish()?;
     if !args.quiet {
-        cli::warn(NAME, summary(&st, args.hash == HashArg::Sha256));
+        cli::warn(NAME, summary(&st, args.hash == HashArg::Sha256 && args.listing.is_none()));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -255,6 +350,9 @@ pub fn summary(st: &Stats, hashed: bool) -> String {
     }
     if st.excluded > 0 {
         s += &format!(", {} excluded", t(st.excluded));
+    }
+    if st.outside > 0 {
+        s += &format!(", {} outside every --root skipped", t(st.outside));
     }
     s
 }

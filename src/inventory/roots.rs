@@ -51,7 +51,7 @@ impl Root {
         };
         let canon = canonicalize(path, profile);
         let prefix = canon.path.trim_end_matches('/').to_string();
-        let key = match_key(dir.as_bytes()).to_vec();
+        let key = match_key(&listed_key(dir.as_bytes(), profile)).to_vec();
         Ok(Root { dir: PathBuf::from(dir), key, inside: Vec::new(), prefix, host })
     }
 
@@ -97,6 +97,17 @@ impl Root {
 
 fn is_url_prefix(s: &str) -> bool {
     s.starts_with('/') || s.starts_with("http://") || s.starts_with("https://")
+}
+
+/// A listed path as it is matched against roots: for IIS (a listing from Windows, osquery's
+/// `C:\inetpub\wwwroot\x.aspx`), `\` is `/` and case is folded, as NTFS ignores it.
+pub fn listed_key(p: &[u8], profile: Profile) -> std::borrow::Cow<'_, [u8]> {
+    if profile != Profile::Iis {
+        return std::borrow::Cow::Borrowed(p);
+    }
+    std::borrow::Cow::Owned(
+        p.iter().map(|&b| if b == b'\\' { b'/' } else { b.to_ascii_lowercase() }).collect(),
+    )
 }
 
 /// A path as roots and listed paths are compared: leading `./` and `/` and trailing `/` removed.
@@ -203,6 +214,9 @@ mod tests {
         assert_eq!(find(&roots, b"/var/www/blog/a/b.php"), Some((1, &b"a/b.php"[..])));
         assert_eq!(find(&roots, b"./var/www/blog"), Some((1, &b""[..])));
         assert_eq!(find(&roots, b"/var/wwwx/a"), None);
+        let iis = [Root::parse("C:\\inetpub\\WWWroot=/", Profile::Iis).unwrap()];
+        let key = listed_key(b"C:\\InetPub\\wwwroot\\Shell.ASPX", Profile::Iis);
+        assert_eq!(find(&iis, &key), Some((0, &b"shell.aspx"[..])));
         let any = [Root::parse(".", Profile::Generic).unwrap()];
         assert_eq!(find(&any, b"./x/y"), Some((0, &b"x/y"[..])));
     }

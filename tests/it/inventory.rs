@@ -1,5 +1,6 @@
 //! `webroot-inventory` through the built binary: a small site walked, URL prefixes and excludes, a
-//! hostile tree (symlink loops and escapes, odd names, unreadable files, a fifo).
+//! hostile tree (symlink loops and escapes, odd names, unreadable files, a fifo), and every listing kind
+//! from a fixture, with malformed listings failing on their line.
 
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{PermissionsExt, symlink};
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sha2::Digest;
 
-use crate::util::{self, json_lines, ok, stderr, stdout};
+use crate::util::{self, fixture, json_lines, ok, stderr, stdout};
 
 /// Runs webroot-inventory with a deadline (a walk that opened a fifo would block forever).
 fn inventory(args: &[&str]) -> Output {
@@ -264,9 +265,147 @@ fn roots_that_cannot_be_read_and_bad_usage() {
     let out = inventory(&["--root", missing.to_str().unwrap(), "--root", site.to_str().unwrap()]);
     ok(&out);
     assert_eq!(json_lines(&stdout(&out)).len(), 1);
+    let out = inventory(&["--root", site.to_str().unwrap(), "listing.txt"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("listing.txt: a FILE is read only with --listing"), "{}", stderr(&out));
     let out = inventory(&[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--root"), "{}", stderr(&out));
+}
+
+fn listing(kind: &str, file: &str, roots: &[&str]) -> Output {
+    let mut args = vec!["--listing", kind];
+    for r in roots {
+        args.extend(["--root", r]);
+    }
+    let path = fixture(&format!("inventory/{file}"));
+    let path = path.to_str().unwrap().to_string();
+    args.push(&path);
+    inventory(&args)
+}
+
+#[test]
+fn find_listing_nul_and_gzip() {
+    let out = listing("find", "site.find", &["/var/www/html=https://www.example.org/"]);
+    ok(&out);
+    let recs = json_lines(&stdout(&out));
+    let m = by_url(&recs);
+    let x = m["/images/x.php.jpg"];
+    assert_eq!(
+        (x["kind"].as_str(), x["type"].as_str(), x["host"].as_str()),
+        (Some("script"), Some("file"), Some("www.example.org"))
+    );
+    assert_eq!(x["owner"], "www-data");
+    assert!(x["mtime"].as_str().unwrap().starts_with("2026-10-20T11:02:13"));
+    assert_eq!(m["/new%0Aline.php"]["file"], "/var/www/html/new\nline.php");
+    assert_eq!(m["/current"]["target"], "/etc");
+    assert_eq!(m["/current"]["outside_root"], true);
+    assert!(recs.iter().all(|r| r.get("sha256").is_none()));
+    // The same listing gzip-compressed.
+    let gz = listing("find", "site.find.gz", &["/var/www/html=https://www.example.org/"]);
+    ok(&gz);
+    assert_eq!(gz.stdout, out.stdout);
+    // A folder excluded by name, although the listing does not name it before its files.
+    let ex = listing("find", "site.find", &["/var/www/html"]);
+    let mut args = vec!["--listing", "find", "--root", "/var/www/html", "--exclude", "images"];
+    let path = fixture("inventory/site.find");
+    args.push(path.to_str().unwrap());
+    let ex2 = inventory(&args);
+    ok(&ex2);
+    let kept = json_lines(&stdout(&ex2));
+    assert_eq!(kept.len(), json_lines(&stdout(&ex)).len() - 2);
+    assert!(!kept.iter().any(|r| r["url_path"].as_str().unwrap().starts_with("/images/")));
+    assert!(stderr(&ex2).contains("2 excluded"), "{}", stderr(&ex2));
+    // Lines: the tab form.
+    let lines = listing("find", "site.find.txt", &["/var/www/html"]);
+    ok(&lines);
+    assert_eq!(json_lines(&stdout(&lines)).len(), recs.len() - 1);
+}
+
+#[test]
+fn aide_database() {
+    let out = listing("aide", "aide.db.gz", &["/var/www/html=/"]);
+    ok(&out);
+    let recs = json_lines(&stdout(&out));
+    let m = by_url(&recs);
+    let x = m["/images/x.php.jpg"];
+    assert_eq!(x["sha256"], sha(b"<?php eval($_POST['x']);\n"));
+    assert_eq!(x["kind"], "script");
+    assert_eq!(m["/a%20b.php"]["file"], "/var/www/html/a b.php");
+    assert_eq!(m["/current"]["type"], "symlink");
+    assert_eq!(m["/current"]["target"], "/etc");
+    assert!(recs.iter().all(|r| r["mtime"].is_string() && r["mode"].is_string()));
+}
+
+#[test]
+fn osquery_json() {
+    let out = listing("osquery", "osquery.json", &["/var/www/html=/"]);
+    ok(&out);
+    let recs = json_lines(&stdout(&out));
+    let m = by_url(&recs);
+    assert_eq!(m["/images/x.php.jpg"]["sha256"], sha(b"<?php eval($_POST['x']);\n"));
+    assert_eq!(m["/images/x.php.jpg"]["mode"], "0644");
+    assert_eq!(m["/current"]["type"], "symlink");
+    assert!(stderr(&out).contains("outside every --root skipped"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_windows_listing_on_stdin() {
+    let rows = r#"[{"path":"C:\\inetpub\\wwwroot\\aspnet_client\\Shell.ASPX","type":"regular","size":"5"},
+                   {"path":"C:\\Windows\\win.ini","type":"regular","size":"92"}]"#;
+    let out = util::run(
+        "webroot-inventory",
+        &["--listing", "osquery", "--server", "iis", "--root", "c:/InetPub/wwwroot"],
+        rows.as_bytes(),
+    );
+    ok(&out);
+    let recs = json_lines(&stdout(&out));
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["url_path"], "/aspnet_client/shell.aspx");
+    assert_eq!(recs[0]["file"], "C:\\inetpub\\wwwroot\\aspnet_client\\Shell.ASPX");
+    assert_eq!(recs[0]["kind"], "script");
+    assert!(stderr(&out).contains("1 outside every --root skipped"), "{}", stderr(&out));
+}
+
+#[test]
+fn tar_listing() {
+    let out = listing("tar", "site.tar.txt", &["./var/www/html=/"]);
+    ok(&out);
+    let recs = json_lines(&stdout(&out));
+    let m = by_url(&recs);
+    let x = m["/images/x.php.jpg"];
+    assert_eq!(x["kind"], "script");
+    assert_eq!(x["mtime"], "2026-10-20T11:02:00Z");
+    assert!(x.get("ctime").is_none() && x.get("sha256").is_none());
+    assert_eq!(m["/current"]["target"], "/etc");
+    assert_eq!(m["/new%0Aline.php"]["file"], "./var/www/html/new\nline.php");
+}
+
+#[test]
+fn a_wrong_format_is_an_error_on_its_line() {
+    let t = fixture("inventory/site.tar.txt");
+    let t = t.to_str().unwrap();
+    for kind in ["find", "aide", "osquery"] {
+        let out = inventory(&["--listing", kind, "--root", "/var/www/html", t]);
+        assert_eq!(out.status.code(), Some(2), "{kind}");
+        let err = stderr(&out);
+        assert!(err.contains("site.tar.txt"), "{kind}: {err}");
+        assert!(
+            err.contains(":1") || err.contains("line 1") || err.contains("line 1 column"),
+            "{kind}: {err}"
+        );
+        assert!(stdout(&out).is_empty(), "{kind}");
+    }
+    let bad = fixture("inventory/malformed.find.txt");
+    let out = inventory(&["--listing", "find", "--root", "/var/www/html", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("malformed.find.txt:3: bad size"), "{}", stderr(&out));
+    // An empty listing is not an empty inventory.
+    let dir = tempfile::tempdir().unwrap();
+    let empty = util::write(dir.path(), "empty", "");
+    let out = inventory(&["--listing", "tar", "--root", "/", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("an empty listing"), "{}", stderr(&out));
 }
 
 #[test]

@@ -14,6 +14,7 @@ pub mod diff;
 pub mod export;
 pub mod http;
 pub mod input;
+pub mod inventory;
 pub mod jsonscan;
 pub mod jsonw;
 pub mod manual;

@@ -61,6 +61,12 @@ pub fn tools() -> Vec<Tool> {
             sections: crate::tq::MAN_SECTIONS,
         },
         Tool {
+            name: crate::inventory::NAME,
+            command: crate::inventory::Args::command,
+            examples: crate::inventory::EXAMPLES,
+            sections: crate::inventory::MAN_SECTIONS,
+        },
+        Tool {
             name: crate::splunk::NAME,
             command: crate::splunk::Args::command,
             examples: crate::splunk::EXAMPLES,

@@ -6,8 +6,15 @@ use std::process::Command;
 
 use crate::util::{self, fixture, ok, stderr, stdout};
 
-const TOOLS: [&str; 6] =
-    ["log-export", "path-normalize", "baseline-diff", "findings-report", "splunk-export", "tq-push"];
+const TOOLS: [&str; 7] = [
+    "log-export",
+    "path-normalize",
+    "baseline-diff",
+    "findings-report",
+    "splunk-export",
+    "tq-push",
+    "webroot-inventory",
+];
 
 #[test]
 fn install_puts_tools_scripts_and_man_pages_under_the_prefix() {
@@ -17,7 +24,7 @@ fn install_puts_tools_scripts_and_man_pages_under_the_prefix() {
     // The binaries this test run built (a release build here would double the suite's build time).
     let out = Command::new(&install).env("WEBSHELL_HUNT_BIN", util::bin_dir()).arg(&prefix).output().unwrap();
     ok(&out);
-    assert!(stderr(&out).contains("installed 6 tools and 2 scripts"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("installed 7 tools and 2 scripts"), "{}", stderr(&out));
     for t in TOOLS.iter().chain(&["webshell-hunt", "webshell-cron"]) {
         let p = prefix.join("bin").join(t);
         let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&p).unwrap().permissions());

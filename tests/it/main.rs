@@ -9,6 +9,7 @@ mod fail_fast;
 mod floors;
 mod hunt;
 mod install;
+mod inventory;
 mod man;
 mod normalize;
 mod report;

@@ -17,6 +17,7 @@ mod splunk;
 mod tls;
 mod tq;
 mod util;
+mod webroot;
 
 #[path = "../gen/mod.rs"]
 mod r#gen;

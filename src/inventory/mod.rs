@@ -268,7 +268,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         bail!("{}: a FILE is read only with --listing; to walk a folder, give it as --root", args.input);
     }
     let mut roots = args.root.iter().map(|s| Root::parse(s, profile)).collect::<Result<Vec<_>>>()?;
-    let excludes: Vec<Glob> = args.exclude.iter().map(|g| Glob::new(g)).collect();
+    let excludes: Vec<Glob> = args.exclude.iter().map(|g| Glob::new(g)).collect::<Result<_>>()?;
     let owners = match (&args.passwd, args.listing) {
         (Some(p), _) => owner::Owners::load(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
         (None, None) => owner::Owners::load(std::path::Path::new("/etc/passwd")).unwrap_or_default(),

@@ -29,6 +29,8 @@ pub const SAMPLE_PATHS: usize = 5;
 pub const MAX_HOURS: usize = 168;
 /// Query parameter names kept per key.
 pub const MAX_PARAMS: usize = 32;
+/// Referring sites kept per key (beyond them a key counts as linked from the site: see [`RefSites`]).
+pub const MAX_REF_SITES: usize = 8;
 
 /// Everything a run saw of one key.
 #[derive(Debug, Clone)]
@@ -73,6 +75,89 @@ pub struct KeyStats {
     pub sizes: Sizes,
     /// The path profile its requests were read with (which server runs what), the first one given.
     pub profile: Option<Profile>,
+    /// The sites (hashed) whose pages referred to this key, its own page excepted.
+    pub ref_sites: RefSites,
+}
+
+/// The sites whose pages referred to a key: [`site_hash`] of each Referer's host, for Referers that name
+/// another page than the requested one (a shell's own form posts back to itself with its own URL as the
+/// Referer, which says nothing about how the client found it). Up to [`MAX_REF_SITES`], the smallest
+/// hashes, so that the set does not depend on the order of the requests; `more` when there were more
+/// (a key linked from that many sites is linked from the site too, as far as scoring goes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefSites {
+    /// Hashes, sorted.
+    pub hashes: Vec<u32>,
+    /// More distinct sites were seen than are kept.
+    pub more: bool,
+}
+
+impl RefSites {
+    pub(crate) fn add(&mut self, h: u32) {
+        if let Err(i) = self.hashes.binary_search(&h) {
+            self.hashes.insert(i, h);
+            if self.hashes.len() > MAX_REF_SITES {
+                self.hashes.pop();
+                self.more = true;
+            }
+        }
+    }
+
+    fn merge(&mut self, other: &RefSites) {
+        for &h in &other.hashes {
+            self.add(h);
+        }
+        self.more |= other.more;
+    }
+
+    /// Whether a page of the site `h` referred to the key (or too many sites to tell).
+    pub fn has(&self, h: u32) -> bool {
+        self.more || self.hashes.binary_search(&h).is_ok()
+    }
+}
+
+/// The hash of a site's host name as scoring compares them: lower case, without a port, user name or a
+/// leading `www.` (`https://www.Example.org:443/` and `example.org` are one site).
+pub fn site_hash(host: &str) -> u32 {
+    let h = host.rsplit('@').next().unwrap_or(host);
+    let h = match h.rfind(':') {
+        // A port, not the inside of an IPv6 literal.
+        Some(i) if !h[i..].contains(']') => &h[..i],
+        _ => h,
+    };
+    let mut buf = [0u8; 64];
+    let b = h.as_bytes();
+    let lower: Cow<'_, [u8]> = if b.len() <= buf.len() {
+        buf[..b.len()].copy_from_slice(b);
+        buf[..b.len()].make_ascii_lowercase();
+        Cow::Borrowed(&buf[..b.len()])
+    } else {
+        Cow::Owned(b.to_ascii_lowercase())
+    };
+    let lower = lower.strip_prefix(b"www.").unwrap_or(&lower);
+    let x = super::sample::hash64(lower);
+    (x ^ (x >> 32)) as u32
+}
+
+/// What a Referer says of a request: `None` when there is none (absent, empty, `-`), else `Some` of the
+/// referring site's [`site_hash`], `None` inside when it names no site (not a URL) or names the requested
+/// page itself (`path` or the logged `raw_path`).
+pub fn referer_site(referer: &str, path: &str, raw_path: Option<&str>) -> Option<Option<u32>> {
+    if referer.is_empty() || referer == "-" {
+        return None;
+    }
+    let Some(i) = referer.find("://") else { return Some(None) };
+    let rest = &referer[i + 3..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    if authority.is_empty() {
+        return Some(None);
+    }
+    let page = tail.split(['?', '#']).next().unwrap_or("");
+    if page == path || raw_path == Some(page) {
+        return Some(None);
+    }
+    Some(Some(site_hash(authority)))
 }
 
 /// The response sizes of a key's 200 answers: how many had a size, and up to [`Sizes::MAX`] distinct
@@ -139,6 +224,7 @@ impl KeyStats {
             hours: Some(Vec::new()),
             sizes: Sizes::default(),
             profile: None,
+            ref_sites: RefSites::default(),
         }
     }
 
@@ -193,6 +279,7 @@ impl KeyStats {
             add_name(&mut self.params, p, MAX_PARAMS);
         }
         self.sizes.merge(&other.sizes);
+        self.ref_sites.merge(&other.ref_sites);
         self.profile = self.profile.or(other.profile);
         match &other.hours {
             Some(theirs) => {
@@ -270,6 +357,8 @@ pub struct HostData {
     pub hourly: BTreeMap<i64, u64>,
     /// Requests.
     pub requests: u64,
+    /// Requests that carried a Referer (a log without that field has none).
+    pub referred: u64,
 }
 
 /// What a host saw of one client.
@@ -326,6 +415,7 @@ impl Aggregate {
         for (host, od) in other.hosts {
             let hd = self.hosts.entry(host).or_default();
             hd.requests += od.requests;
+            hd.referred += od.referred;
             for (h, n) in od.hourly {
                 *hd.hourly.entry(h).or_default() += n;
             }
@@ -362,6 +452,7 @@ impl Aggregate {
             status: None,
             client: None,
             user_agent: None,
+            referer: None,
             query: None,
             bytes: None,
             profile: None,
@@ -405,6 +496,7 @@ impl Aggregate {
                 }
                 RecordKey::Client => r.client = Some(text()?),
                 RecordKey::UserAgent => r.user_agent = Some(text()?),
+                RecordKey::Referer => r.referer = Some(text()?),
                 RecordKey::Query => r.query = Some(text()?),
                 RecordKey::Bytes => r.bytes = Some(count_value(line, fd)?),
                 // Compared raw: the three names need no unescaping, and this runs for every record.
@@ -480,6 +572,14 @@ impl Aggregate {
             }
         };
         hd.requests += n;
+        let ref_site =
+            match r.referer.as_deref().and_then(|f| referer_site(f, &r.path, r.raw_path.as_deref())) {
+                Some(site) => {
+                    hd.referred += n;
+                    site
+                }
+                None => None,
+            };
         let hour = first.secs().div_euclid(3600) * 3600;
         match hd.hourly.last_entry() {
             // The same hour as the last request, usually.
@@ -528,6 +628,9 @@ impl Aggregate {
         }
         if k.profile.is_none() {
             k.profile = r.profile;
+        }
+        if let Some(h) = ref_site {
+            k.ref_sites.add(h);
         }
         add_hour(&mut k.hours, hour, n);
         if r.is_template {
@@ -623,6 +726,7 @@ enum RecordKey {
     Status,
     Client,
     UserAgent,
+    Referer,
     Query,
     Time,
     FirstSeen,
@@ -642,7 +746,7 @@ enum RecordKey {
 impl RecordKey {
     /// Every key with its name in the record.
     #[cfg(test)]
-    const ALL: [(&'static [u8], RecordKey); 22] = [
+    const ALL: [(&'static [u8], RecordKey); 23] = [
         (b"host", RecordKey::Host),
         (b"template", RecordKey::Template),
         (b"path", RecordKey::Path),
@@ -651,6 +755,7 @@ impl RecordKey {
         (b"status", RecordKey::Status),
         (b"client", RecordKey::Client),
         (b"user_agent", RecordKey::UserAgent),
+        (b"referer", RecordKey::Referer),
         (b"query", RecordKey::Query),
         (b"time", RecordKey::Time),
         (b"first_seen", RecordKey::FirstSeen),
@@ -679,6 +784,7 @@ impl RecordKey {
             b"status" => RecordKey::Status,
             b"client" => RecordKey::Client,
             b"user_agent" => RecordKey::UserAgent,
+            b"referer" => RecordKey::Referer,
             b"query" => RecordKey::Query,
             b"time" => RecordKey::Time,
             b"first_seen" => RecordKey::FirstSeen,
@@ -749,6 +855,7 @@ pub struct Request<'a> {
     pub status: Option<u16>,
     pub client: Option<Cow<'a, str>>,
     pub user_agent: Option<Cow<'a, str>>,
+    pub referer: Option<Cow<'a, str>>,
     pub query: Option<Cow<'a, str>>,
     /// Response bytes, when logged.
     pub bytes: Option<u64>,
@@ -824,6 +931,37 @@ mod tests {
             assert!(RequestSource::text_lt(None, Some(&text)));
         }
         assert!(!RequestSource::text_lt(None, None));
+    }
+
+    #[test]
+    fn referers_name_their_site_unless_they_are_the_page_itself() {
+        let site = Some(Some(site_hash("example.org")));
+        for r in ["https://www.example.org/", "http://Example.ORG:8080/a?b", "https://u@example.org#x"] {
+            assert_eq!(referer_site(r, "/x.php", None), site, "{r}");
+        }
+        assert_eq!(referer_site("https://example.org/x.php?a=1", "/x.php", None), Some(None), "itself");
+        assert_eq!(referer_site("https://example.org/./x.php", "/x.php", Some("/./x.php")), Some(None));
+        assert_eq!(
+            referer_site("android-app://com.google", "/x.php", None),
+            Some(Some(site_hash("com.google")))
+        );
+        assert_eq!(referer_site("not a url", "/x.php", None), Some(None));
+        for r in ["", "-"] {
+            assert_eq!(referer_site(r, "/x.php", None), None);
+        }
+        assert_ne!(site_hash("example.org"), site_hash("example.com"));
+        assert_eq!(site_hash("[2001:db8::1]:443"), site_hash("[2001:db8::1]"));
+        // The set keeps the smallest hashes whatever the order, and says when it lost some.
+        let (mut a, mut b) = (RefSites::default(), RefSites::default());
+        for h in 0..12u32 {
+            a.add(h * 7 % 12);
+            b.add(11 - h);
+        }
+        assert_eq!(a, b);
+        assert!(a.more && a.has(99) && a.hashes.len() == MAX_REF_SITES);
+        let mut one = RefSites::default();
+        one.add(5);
+        assert!(one.has(5) && !one.has(6));
     }
 
     #[test]

@@ -569,3 +569,82 @@ fn scores_tell_a_program_from_a_file() {
     let py = found.iter().find(|f| f["template"] == "/code/tool.py").unwrap();
     assert!(codes(py).contains(&"script_ext".to_string()), "{py}");
 }
+
+/// A normalized record with a Referer (`-` for none).
+fn rec_ref(path: &str, time: &str, method: &str, client: &str, referer: &str) -> Value {
+    let mut r = rec(path, time, method, client, UA);
+    if referer != "-" {
+        r["referer"] = json!(referer);
+    }
+    r
+}
+
+/// Issue 17's last three signals: a name imitating the site's own, a burst the log outlived, and no
+/// Referer from the site where the log carries Referers.
+#[test]
+fn imitated_names_bursts_and_missing_site_referers_weigh() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = "https://www.example.org/";
+    let mut recs: Vec<Value> = site_baseline()
+        .into_iter()
+        .map(|mut r| {
+            r["referer"] = json!(site);
+            r
+        })
+        .collect();
+    for day in 1..=5 {
+        recs.push(rec_ref(
+            "/wp-login.php",
+            &format!("2026-10-0{day}T08:00:00Z"),
+            "GET",
+            "198.51.100.9",
+            site,
+        ));
+    }
+    // The shell: three POSTs within two minutes from one client, no Referer, a near-copy of a learned
+    // name; then the site goes on for an hour.
+    for (i, m) in ["00", "01", "02"].iter().enumerate() {
+        recs.push(rec_ref("/wp-1ogin.php", &format!("2026-10-20T10:{m}:1{i}Z"), "POST", "203.0.113.9", "-"));
+    }
+    // A new page of the site's own, reached through its links, by one visitor over two hours (its own
+    // form posting back to it: a Referer of itself, which does not count either way).
+    for (i, h) in ["09", "10", "11"].iter().enumerate() {
+        let referer = if i == 2 { "https://www.example.org/contact.php" } else { site };
+        recs.push(rec_ref(
+            "/contact.php",
+            &format!("2026-10-20T{h}:30:00Z"),
+            "GET",
+            "198.51.100.77",
+            referer,
+        ));
+    }
+    recs.push(rec_ref("/", "2026-10-20T11:59:00Z", "GET", "198.51.100.10", site));
+    let out = diff(&dir.path().join("s.state"), &["--learn-until", "2026-10-15T00:00:00Z"], &lines(&recs));
+    ok(&out);
+    let found = json_lines(&stdout(&out));
+    let codes = |t: &str| -> Vec<String> {
+        let f = found.iter().find(|f| f["template"] == t).unwrap_or_else(|| panic!("{t}: {found:?}"));
+        f["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap().to_string()).collect()
+    };
+    let shell = codes("/wp-1ogin.php");
+    for want in ["imitated_name", "burst", "no_site_referer"] {
+        assert!(shell.contains(&want.to_string()), "{want} missing: {shell:?}");
+    }
+    let page = codes("/contact.php");
+    for not in ["imitated_name", "burst", "no_site_referer"] {
+        assert!(!page.contains(&not.to_string()), "{not} on the site's own page: {page:?}");
+    }
+    // The same records without any Referer: the log says nothing about links, the signal stays silent.
+    let bare: Vec<Value> = recs
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.as_object_mut().unwrap().remove("referer");
+            r
+        })
+        .collect();
+    let out = diff(&dir.path().join("b.state"), &["--learn-until", "2026-10-15T00:00:00Z"], &lines(&bare));
+    let found = json_lines(&stdout(&out));
+    let shell = found.iter().find(|f| f["template"] == "/wp-1ogin.php").unwrap();
+    assert!(!shell["reasons"].as_array().unwrap().iter().any(|r| r["code"] == "no_site_referer"), "{shell}");
+}

@@ -84,49 +84,70 @@ pub struct KeyStats {
 /// Referer, which says nothing about how the client found it). Up to [`MAX_REF_SITES`], the smallest
 /// hashes, so that the set does not depend on the order of the requests; `more` when there were more
 /// (a key linked from that many sites is linked from the site too, as far as scoring goes).
+/// Kept in the key itself rather than in an allocation of its own: it is looked at for most requests
+/// of a log with Referers, and another allocation is another cache miss per request on a big log.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RefSites {
-    /// Hashes, sorted.
-    pub hashes: Vec<u32>,
+    hashes: [u32; MAX_REF_SITES],
+    len: u8,
     /// More distinct sites were seen than are kept.
     pub more: bool,
 }
 
 impl RefSites {
     pub(crate) fn add(&mut self, h: u32) {
-        if let Err(i) = self.hashes.binary_search(&h) {
-            self.hashes.insert(i, h);
-            if self.hashes.len() > MAX_REF_SITES {
-                self.hashes.pop();
+        let n = self.len as usize;
+        // Usually the key's one referring site, already there.
+        if n > 0 && self.hashes[0] == h {
+            return;
+        }
+        if let Err(i) = self.hashes[..n].binary_search(&h) {
+            if n == MAX_REF_SITES {
                 self.more = true;
+                if i == n {
+                    return;
+                }
+            } else {
+                self.len += 1;
             }
+            let end = (self.len as usize).min(MAX_REF_SITES);
+            self.hashes.copy_within(i..end - 1, i + 1);
+            self.hashes[i] = h;
         }
     }
 
     fn merge(&mut self, other: &RefSites) {
-        for &h in &other.hashes {
+        for &h in other.hashes() {
             self.add(h);
         }
         self.more |= other.more;
     }
 
+    /// The hashes kept, sorted.
+    pub fn hashes(&self) -> &[u32] {
+        &self.hashes[..self.len as usize]
+    }
+
     /// Whether a page of the site `h` referred to the key (or too many sites to tell).
     pub fn has(&self, h: u32) -> bool {
-        self.more || self.hashes.binary_search(&h).is_ok()
+        self.more || self.hashes().binary_search(&h).is_ok()
     }
 }
 
 /// The hash of a site's host name as scoring compares them: lower case, without a port, user name or a
 /// leading `www.` (`https://www.Example.org:443/` and `example.org` are one site).
 pub fn site_hash(host: &str) -> u32 {
-    let h = host.rsplit('@').next().unwrap_or(host);
-    let h = match h.rfind(':') {
-        // A port, not the inside of an IPv6 literal.
-        Some(i) if !h[i..].contains(']') => &h[..i],
-        _ => h,
-    };
+    let mut b = host.as_bytes();
+    if let Some(i) = b.iter().rposition(|&c| c == b'@') {
+        b = &b[i + 1..];
+    }
+    // A port, not the inside of an IPv6 literal.
+    if let Some(i) = b.iter().rposition(|&c| c == b':')
+        && !b[i..].contains(&b']')
+    {
+        b = &b[..i];
+    }
     let mut buf = [0u8; 64];
-    let b = h.as_bytes();
     let lower: Cow<'_, [u8]> = if b.len() <= buf.len() {
         buf[..b.len()].copy_from_slice(b);
         buf[..b.len()].make_ascii_lowercase();
@@ -143,21 +164,32 @@ pub fn site_hash(host: &str) -> u32 {
 /// referring site's [`site_hash`], `None` inside when it names no site (not a URL) or names the requested
 /// page itself (`path` or the logged `raw_path`).
 pub fn referer_site(referer: &str, path: &str, raw_path: Option<&str>) -> Option<Option<u32>> {
-    if referer.is_empty() || referer == "-" {
+    referer_authority(referer, path, raw_path).map(|a| a.map(site_hash))
+}
+
+/// [`referer_site`]'s authority, before hashing.
+fn referer_authority<'r>(referer: &'r str, path: &str, raw_path: Option<&str>) -> Option<Option<&'r str>> {
+    let b = referer.as_bytes();
+    if b.is_empty() || b == b"-" {
         return None;
     }
-    let Some(i) = referer.find("://") else { return Some(None) };
-    let rest = &referer[i + 3..];
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    if authority.is_empty() {
+    // A scheme is short: `https://`, `android-app://`.
+    let Some(i) = b.iter().take(24).position(|&c| c == b':') else { return Some(None) };
+    let Some(rest) = b[i + 1..].strip_prefix(b"//") else { return Some(None) };
+    // The authority ends at the first `/` (SIMD search), or before at a `?` or `#` (rare).
+    let slash = bytes::find(rest, b'/').unwrap_or(rest.len());
+    let end = bytes::find2(&rest[..slash], b'?', b'#').unwrap_or(slash);
+    if end == 0 {
         return Some(None);
     }
-    let page = tail.split(['?', '#']).next().unwrap_or("");
-    if page == path || raw_path == Some(page) {
+    let tail = &rest[end..];
+    let page = &tail[..bytes::find2(tail, b'?', b'#').unwrap_or(tail.len())];
+    if page == path.as_bytes() || raw_path.is_some_and(|r| r.as_bytes() == page) {
         return Some(None);
     }
-    Some(Some(site_hash(authority)))
+    // The authority ends at an ASCII byte: a valid boundary.
+    let start = referer.len() - rest.len();
+    Some(Some(&referer[start..start + end]))
 }
 
 /// The response sizes of a key's 200 answers: how many had a size, and up to [`Sizes::MAX`] distinct
@@ -401,6 +433,8 @@ pub struct Aggregate {
     pub requests: u64,
     /// Earliest and latest request times.
     pub span: Option<(Timestamp, Timestamp)>,
+    /// The last referring site's name and [`site_hash`].
+    site_memo: Option<(Box<str>, u32)>,
 }
 
 impl Aggregate {
@@ -572,14 +606,22 @@ impl Aggregate {
             }
         };
         hd.requests += n;
-        let ref_site =
-            match r.referer.as_deref().and_then(|f| referer_site(f, &r.path, r.raw_path.as_deref())) {
-                Some(site) => {
-                    hd.referred += n;
-                    site
-                }
-                None => None,
-            };
+        let referer = r.referer.as_deref().and_then(|f| referer_authority(f, &r.path, r.raw_path.as_deref()));
+        let ref_site = match referer {
+            Some(site) => {
+                hd.referred += n;
+                // A log's Referers name one site most of the time: the last one's hash is kept.
+                site.map(|a| match &self.site_memo {
+                    Some((last, h)) if bytes::eq(last.as_bytes(), a.as_bytes()) => *h,
+                    _ => {
+                        let h = site_hash(a);
+                        self.site_memo = Some((a.into(), h));
+                        h
+                    }
+                })
+            }
+            None => None,
+        };
         let hour = first.secs().div_euclid(3600) * 3600;
         match hd.hourly.last_entry() {
             // The same hour as the last request, usually.
@@ -958,7 +1000,7 @@ mod tests {
             b.add(11 - h);
         }
         assert_eq!(a, b);
-        assert!(a.more && a.has(99) && a.hashes.len() == MAX_REF_SITES);
+        assert!(a.more && a.has(99) && a.hashes() == [0, 1, 2, 3, 4, 5, 6, 7]);
         let mut one = RefSites::default();
         one.add(5);
         assert!(one.has(5) && !one.has(6));

@@ -610,7 +610,7 @@ fn decide(
         let carries = hd.referred as f64 >= score::REFERER_SHARE * hd.requests as f64 && hd.referred > 0;
         let mut by: FxHashMap<u32, u64> = FxHashMap::default();
         for (_, k) in &hd.keys {
-            for h in &k.ref_sites.hashes {
+            for h in k.ref_sites.hashes() {
                 *by.entry(*h).or_default() += 1;
             }
         }

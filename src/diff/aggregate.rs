@@ -174,22 +174,61 @@ fn referer_authority<'r>(referer: &'r str, path: &str, raw_path: Option<&str>) -
         return None;
     }
     // A scheme is short: `https://`, `android-app://`.
-    let Some(i) = b.iter().take(24).position(|&c| c == b':') else { return Some(None) };
+    let Some(i) = memchr::memchr(b':', &b[..b.len().min(24)]) else { return Some(None) };
     let Some(rest) = b[i + 1..].strip_prefix(b"//") else { return Some(None) };
-    // The authority ends at the first `/` (SIMD search), or before at a `?` or `#` (rare).
-    let slash = bytes::find(rest, b'/').unwrap_or(rest.len());
-    let end = bytes::find2(&rest[..slash], b'?', b'#').unwrap_or(slash);
+    // The authority ends at the first `/`, `?` or `#`.
+    let end = memchr::memchr3(b'/', b'?', b'#', rest).unwrap_or(rest.len());
     if end == 0 {
         return Some(None);
     }
+    // The page (the rest up to a `?` or `#`) is compared only where it can be the requested one.
     let tail = &rest[end..];
-    let page = &tail[..bytes::find2(tail, b'?', b'#').unwrap_or(tail.len())];
-    if page == path.as_bytes() || raw_path.is_some_and(|r| r.as_bytes() == page) {
+    let is_page = |p: &str| {
+        let p = p.as_bytes();
+        tail.starts_with(p)
+            && tail.get(p.len()).is_none_or(|&c| c == b'?' || c == b'#')
+            && !p.iter().any(|&c| c == b'?' || c == b'#')
+    };
+    if is_page(path) || raw_path.is_some_and(is_page) {
         return Some(None);
     }
     // The authority ends at an ASCII byte: a valid boundary.
     let start = referer.len() - rest.len();
     Some(Some(&referer[start..start + end]))
+}
+
+/// The last referring sites' names (up to [`SiteMemo::LEN`] bytes) and [`site_hash`]es: a log's
+/// Referers name a few sites, over and over.
+#[derive(Debug, Default)]
+struct SiteMemo {
+    names: [[u8; SiteMemo::LEN]; SiteMemo::SLOTS],
+    lens: [u8; SiteMemo::SLOTS],
+    hashes: [u32; SiteMemo::SLOTS],
+    next: usize,
+}
+
+impl SiteMemo {
+    const LEN: usize = 32;
+    const SLOTS: usize = 4;
+
+    /// [`site_hash`] of a site's name (not empty).
+    fn hash(&mut self, site: &str) -> u32 {
+        let b = site.as_bytes();
+        for i in 0..Self::SLOTS {
+            if usize::from(self.lens[i]) == b.len() && self.names[i][..b.len()] == *b {
+                return self.hashes[i];
+            }
+        }
+        let h = site_hash(site);
+        if b.len() <= Self::LEN {
+            let i = self.next;
+            self.names[i][..b.len()].copy_from_slice(b);
+            self.lens[i] = b.len() as u8;
+            self.hashes[i] = h;
+            self.next = (i + 1) % Self::SLOTS;
+        }
+        h
+    }
 }
 
 /// The response sizes of a key's 200 answers: how many had a size, and up to [`Sizes::MAX`] distinct
@@ -433,8 +472,8 @@ pub struct Aggregate {
     pub requests: u64,
     /// Earliest and latest request times.
     pub span: Option<(Timestamp, Timestamp)>,
-    /// The last referring site's name and [`site_hash`].
-    site_memo: Option<(Box<str>, u32)>,
+    /// The last referring sites' [`site_hash`]es.
+    site_memo: SiteMemo,
 }
 
 impl Aggregate {
@@ -610,15 +649,7 @@ impl Aggregate {
         let ref_site = match referer {
             Some(site) => {
                 hd.referred += n;
-                // A log's Referers name one site most of the time: the last one's hash is kept.
-                site.map(|a| match &self.site_memo {
-                    Some((last, h)) if bytes::eq(last.as_bytes(), a.as_bytes()) => *h,
-                    _ => {
-                        let h = site_hash(a);
-                        self.site_memo = Some((a.into(), h));
-                        h
-                    }
-                })
+                site.map(|a| self.site_memo.hash(a))
             }
             None => None,
         };

@@ -29,6 +29,8 @@ pub const SAMPLE_PATHS: usize = 5;
 pub const MAX_HOURS: usize = 168;
 /// Query parameter names kept per key.
 pub const MAX_PARAMS: usize = 32;
+/// Referring sites kept per key (beyond them a key counts as linked from the site: see [`RefSites`]).
+pub const MAX_REF_SITES: usize = 8;
 
 /// Everything a run saw of one key.
 #[derive(Debug, Clone)]
@@ -73,6 +75,160 @@ pub struct KeyStats {
     pub sizes: Sizes,
     /// The path profile its requests were read with (which server runs what), the first one given.
     pub profile: Option<Profile>,
+    /// The sites (hashed) whose pages referred to this key, its own page excepted.
+    pub ref_sites: RefSites,
+}
+
+/// The sites whose pages referred to a key: [`site_hash`] of each Referer's host, for Referers that name
+/// another page than the requested one (a shell's own form posts back to itself with its own URL as the
+/// Referer, which says nothing about how the client found it). Up to [`MAX_REF_SITES`], the smallest
+/// hashes, so that the set does not depend on the order of the requests; `more` when there were more
+/// (a key linked from that many sites is linked from the site too, as far as scoring goes).
+/// Kept in the key itself rather than in an allocation of its own: it is looked at for most requests
+/// of a log with Referers, and another allocation is another cache miss per request on a big log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefSites {
+    hashes: [u32; MAX_REF_SITES],
+    len: u8,
+    /// More distinct sites were seen than are kept.
+    pub more: bool,
+}
+
+impl RefSites {
+    pub(crate) fn add(&mut self, h: u32) {
+        let n = self.len as usize;
+        // Usually the key's one referring site, already there.
+        if n > 0 && self.hashes[0] == h {
+            return;
+        }
+        if let Err(i) = self.hashes[..n].binary_search(&h) {
+            if n == MAX_REF_SITES {
+                self.more = true;
+                if i == n {
+                    return;
+                }
+            } else {
+                self.len += 1;
+            }
+            let end = (self.len as usize).min(MAX_REF_SITES);
+            self.hashes.copy_within(i..end - 1, i + 1);
+            self.hashes[i] = h;
+        }
+    }
+
+    fn merge(&mut self, other: &RefSites) {
+        for &h in other.hashes() {
+            self.add(h);
+        }
+        self.more |= other.more;
+    }
+
+    /// The hashes kept, sorted.
+    pub fn hashes(&self) -> &[u32] {
+        &self.hashes[..self.len as usize]
+    }
+
+    /// Whether a page of the site `h` referred to the key (or too many sites to tell).
+    pub fn has(&self, h: u32) -> bool {
+        self.more || self.hashes().binary_search(&h).is_ok()
+    }
+}
+
+/// The hash of a site's host name as scoring compares them: lower case, without a port, user name or a
+/// leading `www.` (`https://www.Example.org:443/` and `example.org` are one site).
+pub fn site_hash(host: &str) -> u32 {
+    let mut b = host.as_bytes();
+    if let Some(i) = b.iter().rposition(|&c| c == b'@') {
+        b = &b[i + 1..];
+    }
+    // A port, not the inside of an IPv6 literal.
+    if let Some(i) = b.iter().rposition(|&c| c == b':')
+        && !b[i..].contains(&b']')
+    {
+        b = &b[..i];
+    }
+    let mut buf = [0u8; 64];
+    let lower: Cow<'_, [u8]> = if b.len() <= buf.len() {
+        buf[..b.len()].copy_from_slice(b);
+        buf[..b.len()].make_ascii_lowercase();
+        Cow::Borrowed(&buf[..b.len()])
+    } else {
+        Cow::Owned(b.to_ascii_lowercase())
+    };
+    let lower = lower.strip_prefix(b"www.").unwrap_or(&lower);
+    let x = super::sample::hash64(lower);
+    (x ^ (x >> 32)) as u32
+}
+
+/// What a Referer says of a request: `None` when there is none (absent, empty, `-`), else `Some` of the
+/// referring site's [`site_hash`], `None` inside when it names no site (not a URL) or names the requested
+/// page itself (`path` or the logged `raw_path`).
+pub fn referer_site(referer: &str, path: &str, raw_path: Option<&str>) -> Option<Option<u32>> {
+    referer_authority(referer, path, raw_path).map(|a| a.map(site_hash))
+}
+
+/// [`referer_site`]'s authority, before hashing.
+fn referer_authority<'r>(referer: &'r str, path: &str, raw_path: Option<&str>) -> Option<Option<&'r str>> {
+    let b = referer.as_bytes();
+    if b.is_empty() || b == b"-" {
+        return None;
+    }
+    // A scheme is short: `https://`, `android-app://`.
+    let Some(i) = memchr::memchr(b':', &b[..b.len().min(24)]) else { return Some(None) };
+    let Some(rest) = b[i + 1..].strip_prefix(b"//") else { return Some(None) };
+    // The authority ends at the first `/`, `?` or `#`.
+    let end = memchr::memchr3(b'/', b'?', b'#', rest).unwrap_or(rest.len());
+    if end == 0 {
+        return Some(None);
+    }
+    // The page (the rest up to a `?` or `#`) is compared only where it can be the requested one.
+    let tail = &rest[end..];
+    let is_page = |p: &str| {
+        let p = p.as_bytes();
+        tail.starts_with(p)
+            && tail.get(p.len()).is_none_or(|&c| c == b'?' || c == b'#')
+            && !p.iter().any(|&c| c == b'?' || c == b'#')
+    };
+    if is_page(path) || raw_path.is_some_and(is_page) {
+        return Some(None);
+    }
+    // The authority ends at an ASCII byte: a valid boundary.
+    let start = referer.len() - rest.len();
+    Some(Some(&referer[start..start + end]))
+}
+
+/// The last referring sites' names (up to [`SiteMemo::LEN`] bytes) and [`site_hash`]es: a log's
+/// Referers name a few sites, over and over.
+#[derive(Debug, Default)]
+struct SiteMemo {
+    names: [[u8; SiteMemo::LEN]; SiteMemo::SLOTS],
+    lens: [u8; SiteMemo::SLOTS],
+    hashes: [u32; SiteMemo::SLOTS],
+    next: usize,
+}
+
+impl SiteMemo {
+    const LEN: usize = 32;
+    const SLOTS: usize = 4;
+
+    /// [`site_hash`] of a site's name (not empty).
+    fn hash(&mut self, site: &str) -> u32 {
+        let b = site.as_bytes();
+        for i in 0..Self::SLOTS {
+            if usize::from(self.lens[i]) == b.len() && self.names[i][..b.len()] == *b {
+                return self.hashes[i];
+            }
+        }
+        let h = site_hash(site);
+        if b.len() <= Self::LEN {
+            let i = self.next;
+            self.names[i][..b.len()].copy_from_slice(b);
+            self.lens[i] = b.len() as u8;
+            self.hashes[i] = h;
+            self.next = (i + 1) % Self::SLOTS;
+        }
+        h
+    }
 }
 
 /// The response sizes of a key's 200 answers: how many had a size, and up to [`Sizes::MAX`] distinct
@@ -139,6 +295,7 @@ impl KeyStats {
             hours: Some(Vec::new()),
             sizes: Sizes::default(),
             profile: None,
+            ref_sites: RefSites::default(),
         }
     }
 
@@ -193,6 +350,7 @@ impl KeyStats {
             add_name(&mut self.params, p, MAX_PARAMS);
         }
         self.sizes.merge(&other.sizes);
+        self.ref_sites.merge(&other.ref_sites);
         self.profile = self.profile.or(other.profile);
         match &other.hours {
             Some(theirs) => {
@@ -270,6 +428,8 @@ pub struct HostData {
     pub hourly: BTreeMap<i64, u64>,
     /// Requests.
     pub requests: u64,
+    /// Requests that carried a Referer (a log without that field has none).
+    pub referred: u64,
 }
 
 /// What a host saw of one client.
@@ -312,6 +472,8 @@ pub struct Aggregate {
     pub requests: u64,
     /// Earliest and latest request times.
     pub span: Option<(Timestamp, Timestamp)>,
+    /// The last referring sites' [`site_hash`]es.
+    site_memo: SiteMemo,
 }
 
 impl Aggregate {
@@ -326,6 +488,7 @@ impl Aggregate {
         for (host, od) in other.hosts {
             let hd = self.hosts.entry(host).or_default();
             hd.requests += od.requests;
+            hd.referred += od.referred;
             for (h, n) in od.hourly {
                 *hd.hourly.entry(h).or_default() += n;
             }
@@ -362,6 +525,7 @@ impl Aggregate {
             status: None,
             client: None,
             user_agent: None,
+            referer: None,
             query: None,
             bytes: None,
             profile: None,
@@ -405,6 +569,7 @@ impl Aggregate {
                 }
                 RecordKey::Client => r.client = Some(text()?),
                 RecordKey::UserAgent => r.user_agent = Some(text()?),
+                RecordKey::Referer => r.referer = Some(text()?),
                 RecordKey::Query => r.query = Some(text()?),
                 RecordKey::Bytes => r.bytes = Some(count_value(line, fd)?),
                 // Compared raw: the three names need no unescaping, and this runs for every record.
@@ -480,6 +645,14 @@ impl Aggregate {
             }
         };
         hd.requests += n;
+        let referer = r.referer.as_deref().and_then(|f| referer_authority(f, &r.path, r.raw_path.as_deref()));
+        let ref_site = match referer {
+            Some(site) => {
+                hd.referred += n;
+                site.map(|a| self.site_memo.hash(a))
+            }
+            None => None,
+        };
         let hour = first.secs().div_euclid(3600) * 3600;
         match hd.hourly.last_entry() {
             // The same hour as the last request, usually.
@@ -528,6 +701,9 @@ impl Aggregate {
         }
         if k.profile.is_none() {
             k.profile = r.profile;
+        }
+        if let Some(h) = ref_site {
+            k.ref_sites.add(h);
         }
         add_hour(&mut k.hours, hour, n);
         if r.is_template {
@@ -623,6 +799,7 @@ enum RecordKey {
     Status,
     Client,
     UserAgent,
+    Referer,
     Query,
     Time,
     FirstSeen,
@@ -642,7 +819,7 @@ enum RecordKey {
 impl RecordKey {
     /// Every key with its name in the record.
     #[cfg(test)]
-    const ALL: [(&'static [u8], RecordKey); 22] = [
+    const ALL: [(&'static [u8], RecordKey); 23] = [
         (b"host", RecordKey::Host),
         (b"template", RecordKey::Template),
         (b"path", RecordKey::Path),
@@ -651,6 +828,7 @@ impl RecordKey {
         (b"status", RecordKey::Status),
         (b"client", RecordKey::Client),
         (b"user_agent", RecordKey::UserAgent),
+        (b"referer", RecordKey::Referer),
         (b"query", RecordKey::Query),
         (b"time", RecordKey::Time),
         (b"first_seen", RecordKey::FirstSeen),
@@ -679,6 +857,7 @@ impl RecordKey {
             b"status" => RecordKey::Status,
             b"client" => RecordKey::Client,
             b"user_agent" => RecordKey::UserAgent,
+            b"referer" => RecordKey::Referer,
             b"query" => RecordKey::Query,
             b"time" => RecordKey::Time,
             b"first_seen" => RecordKey::FirstSeen,
@@ -749,6 +928,7 @@ pub struct Request<'a> {
     pub status: Option<u16>,
     pub client: Option<Cow<'a, str>>,
     pub user_agent: Option<Cow<'a, str>>,
+    pub referer: Option<Cow<'a, str>>,
     pub query: Option<Cow<'a, str>>,
     /// Response bytes, when logged.
     pub bytes: Option<u64>,
@@ -824,6 +1004,37 @@ mod tests {
             assert!(RequestSource::text_lt(None, Some(&text)));
         }
         assert!(!RequestSource::text_lt(None, None));
+    }
+
+    #[test]
+    fn referers_name_their_site_unless_they_are_the_page_itself() {
+        let site = Some(Some(site_hash("example.org")));
+        for r in ["https://www.example.org/", "http://Example.ORG:8080/a?b", "https://u@example.org#x"] {
+            assert_eq!(referer_site(r, "/x.php", None), site, "{r}");
+        }
+        assert_eq!(referer_site("https://example.org/x.php?a=1", "/x.php", None), Some(None), "itself");
+        assert_eq!(referer_site("https://example.org/./x.php", "/x.php", Some("/./x.php")), Some(None));
+        assert_eq!(
+            referer_site("android-app://com.google", "/x.php", None),
+            Some(Some(site_hash("com.google")))
+        );
+        assert_eq!(referer_site("not a url", "/x.php", None), Some(None));
+        for r in ["", "-"] {
+            assert_eq!(referer_site(r, "/x.php", None), None);
+        }
+        assert_ne!(site_hash("example.org"), site_hash("example.com"));
+        assert_eq!(site_hash("[2001:db8::1]:443"), site_hash("[2001:db8::1]"));
+        // The set keeps the smallest hashes whatever the order, and says when it lost some.
+        let (mut a, mut b) = (RefSites::default(), RefSites::default());
+        for h in 0..12u32 {
+            a.add(h * 7 % 12);
+            b.add(11 - h);
+        }
+        assert_eq!(a, b);
+        assert!(a.more && a.has(99) && a.hashes() == [0, 1, 2, 3, 4, 5, 6, 7]);
+        let mut one = RefSites::default();
+        one.add(5);
+        assert!(one.has(5) && !one.has(6));
     }
 
     #[test]

@@ -328,6 +328,25 @@ impl Inventory {
         covered.then(|| (FileFacts { exists: false, ..FileFacts::default() }, None))
     }
 
+    /// The names of the script files directly in `folder` (a URL folder ending in `/`) of `host` that did
+    /// not change since the baseline: the site's own names, which a dropped shell may imitate.
+    pub fn unchanged_scripts_in<'a>(
+        &'a self,
+        host: &str,
+        folder: &'a str,
+        st: &'a State,
+        window_end: Option<Timestamp>,
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        let host: Box<str> = host.to_ascii_lowercase().into();
+        let start = self.entries.partition_point(|e| (&e.host, &*e.url_path) < (&host, folder));
+        self.entries[start..]
+            .iter()
+            .take_while(move |e| e.host == host && e.url_path.starts_with(folder))
+            .filter(move |e| e.is_script() && !e.url_path[folder.len()..].contains('/'))
+            .filter(move |e| self.change(e, st, window_end) == Change::Unchanged)
+            .map(move |e| &e.url_path[folder.len()..])
+    }
+
     /// Script files added or changed since the baseline, with how, and the number of other changed
     /// files written within [`BATCH_SECONDS`] of each.
     pub fn changed_scripts(&self, st: &State, window_end: Option<Timestamp>) -> Vec<(&Entry, Change, usize)> {

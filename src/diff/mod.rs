@@ -110,6 +110,12 @@ weight, a code and the evidence. The alert threshold is 50; --min-score filters 
   varied_sizes     +15  3+ answers (200) of 3+ sizes on one file's name: a program's output
   one_size         -15  3+ answers (200) of one size, GET only, no query, not a script: a file
   command_values   +10  one parameter with 2+ values that read as commands or encoded data
+  imitated_name    +10  new script, a near-copy of a learned script name in its folder (wp-1ogin.php
+                        beside wp-login.php: one edit, two from 8 letters; not digits or separators)
+  burst            +10  new key, 3+ requests of one name within 10 min from at most 2 clients, and
+                        none in the 15 min or more that the log went on
+  no_site_referer  +10  new key, 3+ requests from at most 2 clients, none from a link on the site,
+                        where the host's log carries Referers (5 % of its requests or more)
   crawlers_only    -10  only search-engine crawlers
 Learned keys are scored too, without the baseline-relative signals, so the baseline can be audited:
 a shell that was already there when learning started scores high among the learned findings.",
@@ -131,7 +137,8 @@ its true ctime). Signals:
 Script files added or changed since the baseline that no request of this run or an earlier one
 reached become findings of their own, verdict dormant, count 0, first_seen the file's time:
   dormant        +30  plus the name signals a request would get (script_ext, static_dir,
-                      hidden_name, double_ext, new_dir ...)
+                      hidden_name, double_ext, new_dir ...), and imitated_name against the
+                      learned scripts and the unchanged scripts on disk in its folder
   same_batch     -20  written within 60 s of 10 or more other changed files: a deploy or an update
 With --commit or --state-out the state keeps the inventory's files, so the next inventory is compared
 with this one and a change is reported once.",
@@ -547,6 +554,25 @@ fn decide(
             }
         }
     }
+    // The baseline's script names per (host, folder), for names that imitate them.
+    let mut learned_scripts: FxHashMap<(&str, &str), Vec<&str>> = FxHashMap::default();
+    for (host, t) in &baseline {
+        if let Some(sp) = fold::split(t)
+            && !sp.dir
+            && fold::kind(&sp).is_script()
+            && !fold::is_family(t)
+        {
+            learned_scripts.entry((host, sp.folder)).or_default().push(sp.name);
+        }
+    }
+    let learned_scripts: FxHashMap<(String, String), Vec<String>> = learned_scripts
+        .into_iter()
+        .map(|((h, f), mut names)| {
+            names.sort_unstable();
+            names.dedup();
+            ((h.to_string(), f.to_string()), names.into_iter().map(str::to_string).collect())
+        })
+        .collect();
     let rules = Rules::learn(baseline.into_iter(), cfg);
     // Folders where the baseline shows scripts of an extension running (POSTed to, asked with a query,
     // answering with varied sizes): there that extension runs, whatever the server's kind says.
@@ -626,6 +652,24 @@ fn decide(
         known_uas.insert(host, u);
     }
 
+    // Per host, whether its log carries Referers, and the sites that are its own: its name, and the site
+    // that referred to the most of its keys (a site's pages link to its pages and load its assets; other
+    // sites link to a few landing pages).
+    let mut own_sites: FxHashMap<&str, Option<(u32, Option<u32>)>> = FxHashMap::default();
+    for (host, hd) in &agg.hosts {
+        let carries = hd.referred as f64 >= score::REFERER_SHARE * hd.requests as f64 && hd.referred > 0;
+        let mut by: FxHashMap<u32, u64> = FxHashMap::default();
+        for (_, k) in &hd.keys {
+            for h in k.ref_sites.hashes() {
+                *by.entry(*h).or_default() += 1;
+            }
+        }
+        let top = by.into_iter().max_by_key(|(h, n)| (*n, std::cmp::Reverse(*h))).map(|(h, _)| h);
+        let named = (!host.is_empty()).then(|| aggregate::site_hash(host));
+        own_sites.insert(host, carries.then_some((top.or(named).unwrap_or(0), named)));
+    }
+    let run_end = agg.span.map(|s| s.1);
+
     // Verdicts, scores, findings; the state learns as it goes.
     let mut counts = Counts::default();
     let mut findings = Vec::with_capacity(resolved.len());
@@ -644,6 +688,24 @@ fn decide(
         let ua_known = |u: &str| ku.binary_search(&sample::hash32(u)).is_ok();
         let seen = agg.hosts.get(host.as_str()).map(|h| &h.clients_first);
         let client_alone = |c: &str| seen.and_then(|m| m.get(&sample::hash32(c))).is_some_and(|c| !c.many);
+        let site_referred = own_sites.get(host.as_str()).copied().flatten().map(|(top, named)| {
+            let refs = &r.stats.ref_sites;
+            refs.has(top) || named.is_some_and(|h| refs.has(h))
+        });
+        let imitates = match fold::split(template) {
+            Some(sp)
+                if verdict == Verdict::New
+                    && !sp.dir
+                    && is_script(template)
+                    && !fold::is_family(template) =>
+            {
+                learned_scripts.get(&(host.clone(), sp.folder.to_string())).and_then(|names| {
+                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    score::imitated(sp.name, &names).map(str::to_string)
+                })
+            }
+            _ => None,
+        };
         let cx = score::Context {
             verdict,
             template,
@@ -654,6 +716,9 @@ fn decide(
             client_alone: &client_alone,
             exec_ext,
             folder_runs: script_folder(template).is_some_and(|at| ran.contains(&(host.as_str(), at))),
+            site_referred,
+            run_end,
+            imitates: imitates.as_deref(),
         };
         let (mut score, mut reasons) = score::score(&cx);
         let mut file = None;
@@ -684,7 +749,7 @@ fn decide(
         update_state_key(st, host, template, verdict, &r.stats);
     }
     if let Some(inv) = inv {
-        let dormant = dormant_findings(st, agg, inv, &rules, window_end, exec_ext);
+        let dormant = dormant_findings(st, agg, inv, &rules, &learned_scripts, window_end, exec_ext);
         counts.dormant = dormant.len() as u64;
         findings.extend(dormant);
     }
@@ -746,6 +811,7 @@ fn dormant_findings(
     agg: &Aggregate,
     inv: &inventory::Inventory,
     rules: &Rules,
+    learned_scripts: &FxHashMap<(String, String), Vec<String>>,
     window_end: Option<Timestamp>,
     exec_ext: Option<&[String]>,
 ) -> Vec<Finding> {
@@ -773,6 +839,18 @@ fn dormant_findings(
             .any(|x| crate::pathkind::is_in(crate::pathkind::IIS_EXTS, &x.to_ascii_lowercase()));
         stats.profile = iis.then_some(crate::normalize::path::Profile::Iis);
         let never = |_: &str| false;
+        // The names it may imitate: the folder's learned scripts, and the scripts on disk beside it that
+        // did not change (wp-config.php is never requested, but it is there).
+        let imitates = fold::split(&template).filter(|sp| !sp.dir).and_then(|sp| {
+            let mut names: Vec<&str> = learned_scripts
+                .get(&(e.host.to_string(), sp.folder.to_string()))
+                .map(|v| v.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            names.extend(inv.unchanged_scripts_in(&e.host, sp.folder, st, window_end));
+            names.sort_unstable();
+            names.dedup();
+            score::imitated(sp.name, &names).map(str::to_string)
+        });
         let cx = score::Context {
             verdict: Verdict::Dormant,
             template: &template,
@@ -783,6 +861,9 @@ fn dormant_findings(
             client_alone: &never,
             exec_ext,
             folder_runs: false,
+            site_referred: None,
+            run_end: None,
+            imitates: imitates.as_deref(),
         };
         let (_, mut reasons) = score::score(&cx);
         reasons.extend(inventory::dormant_reasons(e, &change, batch));

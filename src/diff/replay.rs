@@ -92,6 +92,8 @@ impl Sink for Replay<'_> {
             status: p.status,
             client: d.client,
             user_agent: d.user_agent,
+            // Decoded as log-export writes it, so that both ways read the same text.
+            referer: p.referer.map(|v| crate::jsonw::decoded(v, crate::jsonw::Escape::Backslash).0),
             query: query.map(Cow::Borrowed),
             bytes: p.bytes,
             profile: Some(norm.profile),

@@ -30,16 +30,21 @@
 //! | `varied_sizes` | +15 | 3 or more 200 answers of 3 or more sizes on one file's name (static, or a script name served as a file): a program's output |
 //! | `one_size` | −15 | 3 or more 200 answers of one size, GET only, no query, on a name that is not a running script: a file's bytes |
 //! | `command_values` | +10 | one parameter carried 2 or more different values that read as commands or encoded data (base64, hex, shell words) |
+//! | `imitated_name` | +10 | a new script name that is a near-copy of a learned script name in its folder (`wp-1ogin.php` beside `wp-login.php`, `xmlrpcs.php`, `index1.php`; a `wp-` name at a WordPress root): see [`imitated`] |
+//! | `burst` | +10 | new keys of one name: 3 or more requests within 10 minutes from at most 2 clients, and none in the 15 minutes or more the log went on after them |
+//! | `no_site_referer` | +10 | new keys of 3 or more requests from at most 2 clients, none of them from a link on the site (no Referer, or another site's; a Referer of the page itself does not count: a shell's form posts back to it), where the host's log carries Referers |
 //! | `crawlers_only` | −10 | every user agent is a search-engine crawler |
 //!
-//! The missing-Referer heuristic is deliberately absent: real shell sessions set the Referer to the shell
-//! page itself. [`ALERT`] is the documented alert threshold.
+//! "The site" of a Referer is the host's own name (when the records have one) and the site that referred
+//! to the most of the host's keys (its pages link to its pages and load its assets), compared without a
+//! port or a leading `www.`. [`ALERT`] is the documented alert threshold.
 
 use super::aggregate::KeyStats;
 use super::fold::{self, FolderStats, Kind};
 use crate::normalize::path::Profile;
 use crate::pathkind;
 use crate::record::{Reason, Verdict};
+use crate::time::Timestamp;
 
 /// The default alert threshold: findings at or above it deserve an analyst's look.
 pub const ALERT: u8 = 50;
@@ -65,7 +70,23 @@ pub struct Context<'a> {
     /// The baseline showed scripts of this key's extension running in its folder (POSTed to, asked
     /// with a query, answering with varied sizes).
     pub folder_runs: bool,
+    /// `None` when the host's log carries no Referers to speak of (under [`REFERER_SHARE`] of its
+    /// requests: CLF common, many IIS logs); else whether a page of the site referred to the key.
+    pub site_referred: Option<bool>,
+    /// The run's last request (a burst is one only if the log went on long enough after it).
+    pub run_end: Option<Timestamp>,
+    /// The learned script name in the key's folder that its name imitates (see [`imitated`]).
+    pub imitates: Option<&'a str>,
 }
+
+/// The share of a host's requests with a Referer from which its log counts as carrying Referers.
+pub const REFERER_SHARE: f64 = 0.05;
+/// A burst: at least this many requests …
+pub const BURST_REQUESTS: u64 = 3;
+/// … all within this many seconds …
+pub const BURST_SECS: i64 = 600;
+/// … and the log going on this many seconds after the last of them without another.
+pub const BURST_QUIET_SECS: i64 = 900;
 
 const TOOL_AGENTS: &[&str] = &[
     "curl/",
@@ -169,6 +190,15 @@ pub fn score(cx: &Context<'_>) -> (u8, Vec<Reason>) {
         if sp.name.starts_with('.') && !sp.dir {
             r.push(reason(15, "hidden_name", format!("a hidden (dot) file name: {}", sp.name)));
         }
+        if let Some(like) = cx.imitates
+            && matches!(cx.verdict, Verdict::New | Verdict::Dormant)
+        {
+            r.push(reason(
+                10,
+                "imitated_name",
+                format!("a near-copy of the site's own {like} in this folder: {}", sp.name),
+            ));
+        }
         let static_dir = sp
             .folder
             .split('/')
@@ -219,6 +249,8 @@ pub fn score(cx: &Context<'_>) -> (u8, Vec<Reason>) {
         ));
     }
 
+    // One name, not a family or a group: a page's assets come together.
+    let one_name = !is_family && s.distinct_paths.count().0 <= 1;
     if cx.verdict == Verdict::New {
         let sampled: Vec<(&str, u64)> = s.clients.sorted();
         let total: u64 = sampled.iter().map(|c| c.1).sum();
@@ -230,6 +262,34 @@ pub fn score(cx: &Context<'_>) -> (u8, Vec<Reason>) {
                 format!(
                     "its {} asked the site for nothing else",
                     if sampled.len() == 1 { "client" } else { "clients" }
+                ),
+            ));
+        }
+        let secs = (s.last.0 - s.first.0) / 1000;
+        let quiet = cx.run_end.map(|e| (e.0 - s.last.0) / 1000);
+        if s.count >= BURST_REQUESTS
+            && one_name
+            && clients <= 2
+            && secs <= BURST_SECS
+            && let Some(quiet) = quiet.filter(|q| *q >= BURST_QUIET_SECS)
+        {
+            r.push(reason(
+                10,
+                "burst",
+                format!(
+                    "{} requests within {secs} s from {clients} client(s), then none in the {} min the log went on",
+                    s.count,
+                    quiet / 60
+                ),
+            ));
+        }
+        if cx.site_referred == Some(false) && s.count >= 3 && clients <= 2 {
+            r.push(reason(
+                10,
+                "no_site_referer",
+                format!(
+                    "none of its {} requests came from a link on the site (no Referer, or another site's)",
+                    s.count
                 ),
             ));
         }
@@ -323,7 +383,6 @@ pub fn score(cx: &Context<'_>) -> (u8, Vec<Reason>) {
 
     // Sizes tell a file from a program only for one file: the names of a family differ in size anyway.
     let z = &s.sizes;
-    let one_name = !is_family && s.distinct_paths.count().0 <= 1;
     let file_name = matches!(kind, Some(Kind::Ext(_))) || matches!(kind, Some(Kind::Script(_))) && !running;
     if one_name && file_name && z.sized >= 3 && z.count() >= 3 {
         let more = if z.more { "+" } else { "" };
@@ -383,6 +442,119 @@ pub fn total(r: &mut [Reason]) -> u8 {
     r.sort_by(|a, b| b.weight.cmp(&a.weight).then_with(|| a.code.cmp(&b.code)));
     let total: i32 = r.iter().map(|x| x.weight).sum();
     total.clamp(0, 100) as u8
+}
+
+/// The root script names of WordPress: a folder that served one of the first three is a WordPress root,
+/// where no other `wp-` name belongs.
+const WORDPRESS_ROOT: &[&str] = &[
+    "wp-login",
+    "wp-cron",
+    "wp-comments-post",
+    "wp-activate",
+    "wp-blog-header",
+    "wp-config",
+    "wp-links-opml",
+    "wp-load",
+    "wp-mail",
+    "wp-settings",
+    "wp-signup",
+    "wp-trackback",
+    "wp-config-sample",
+    "wp-register",
+];
+
+/// The learned script name of `folder_names` (the baseline's script names in the new script `name`'s
+/// folder, sorted) that `name` imitates, if one: the name a shell borrows to pass for one of the site's
+/// own files. Two rules, both on the stem (the name without its extension, in lower case), with the
+/// same extension:
+///
+/// - **a near-copy**: `wp-1ogin` beside `wp-login`, `xmlrpcs` beside `xmlrpc`, `index1` beside `index`.
+///   One edit (insertion, deletion, substitution or swap of neighbours: the optimal string alignment
+///   distance) on learned stems of 5 to 7 characters, two from 8; not when the two differ only in
+///   their digits or separators (`page2` beside `page1`, `20160907-opinion` beside `20160906-opinion`,
+///   `20160827-opinion` beside `20160827.opinion`: a site's numbered pages, dated posts and its own
+///   misspellings, as a real blog's log showed), and not a case variant (that is the
+///   same file on IIS, and an evasion signal anyway). Short stems (`cart`/`card`, `edit`/`exit`) are
+///   one edit apart by chance, hence the minimum length.
+/// - **a WordPress root name**: a `wp-` name the WordPress core does not have, in a folder that served
+///   `wp-login.php`, `wp-cron.php` or `wp-comments-post.php` (`wp-cache.php`): the root of WordPress
+///   holds the core's names only, plugins and themes live under `wp-content/`.
+///
+/// What is deliberately not a rule: a name that swaps one token of the site's naming scheme
+/// (`admin-reports.php` beside `admin-users.php`), which is what every legitimate new file of such a
+/// site looks like too. Folders of more than [`IMITATION_MAX_NAMES`] learned scripts are not compared:
+/// there near-copies are common by chance, and the cost stays bounded.
+pub fn imitated<'a>(name: &str, folder_names: &[&'a str]) -> Option<&'a str> {
+    let (stem, ext) = name.rsplit_once('.')?;
+    if stem.is_empty() || ext.is_empty() || folder_names.len() > IMITATION_MAX_NAMES {
+        return None;
+    }
+    let stem = stem.to_ascii_lowercase();
+    let stems = || {
+        folder_names.iter().filter_map(move |l| {
+            let (s, e) = l.rsplit_once('.')?;
+            e.eq_ignore_ascii_case(ext).then(|| (*l, s.to_ascii_lowercase()))
+        })
+    };
+    let near = stems().find(|(_, learned)| {
+        let limit = match learned.chars().count() {
+            0..=4 => return false,
+            5..=7 => 1,
+            _ => 2,
+        };
+        *learned != stem && mask_digits(learned) != mask_digits(&stem) && osa(learned, &stem) <= limit
+    });
+    if let Some((l, _)) = near {
+        return Some(l);
+    }
+    if stem.starts_with("wp-") && !WORDPRESS_ROOT.contains(&stem.as_str()) {
+        return stems()
+            .find(|(_, learned)| ["wp-login", "wp-cron", "wp-comments-post"].contains(&learned.as_str()))
+            .map(|(l, _)| l);
+    }
+    None
+}
+
+/// Learned scripts in a folder beyond which [`imitated`] does not compare.
+pub const IMITATION_MAX_NAMES: usize = 200;
+
+/// Runs of digits as one `#`, and `_` and `.` as `-`.
+fn mask_digits(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if !(c.is_ascii_digit() && out.ends_with('#')) {
+            out.push(match c {
+                '0'..='9' => '#',
+                '_' | '.' => '-',
+                c => c,
+            });
+        }
+    }
+    out
+}
+
+/// The optimal string alignment distance (Damerau-Levenshtein without edits of an edited substring):
+/// insertions, deletions, substitutions and swaps of neighbours.
+fn osa(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        for j in 0..=b.len() {
+            d[i * w + j] = if i == 0 || j == 0 {
+                i + j
+            } else {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                let mut v =
+                    (d[(i - 1) * w + j] + 1).min(d[i * w + j - 1] + 1).min(d[(i - 1) * w + j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    v = v.min(d[(i - 2) * w + j - 2] + 1);
+                }
+                v
+            };
+        }
+    }
+    d[a.len() * w + b.len()]
 }
 
 /// The parameter of the sampled `queries` whose distinct values, 2 or more, include one that reads as a
@@ -484,7 +656,6 @@ fn list(items: &[&str], n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::Timestamp;
     use compact_str::CompactString;
 
     /// A new key's stats: `n` requests of `method`, answered 200 with `sizes` (cycled), from `clients`.
@@ -521,6 +692,9 @@ mod tests {
             client_alone: &alone,
             exec_ext: None,
             folder_runs,
+            site_referred: None,
+            run_end: None,
+            imitates: None,
         };
         let (score, reasons) = score(&cx);
         (score, reasons.into_iter().map(|r| r.code).collect())
@@ -574,6 +748,119 @@ mod tests {
         // Fewer than three requests: a visitor's one look, not a session.
         let (_, c) = scored("/images/x.php", &stats(2, "GET", &[40], &["a"], None), true, false);
         assert!(!c.contains(&"lone_clients".into()), "{c:?}");
+    }
+
+    /// The codes and score of a new key with the three context signals set.
+    fn scored_with(
+        template: &str,
+        k: &KeyStats,
+        site_referred: Option<bool>,
+        run_end: Option<Timestamp>,
+        imitates: Option<&str>,
+    ) -> (u8, Vec<String>) {
+        let known = |_: &str| true;
+        let alone = |_: &str| false;
+        let cx = Context {
+            verdict: Verdict::New,
+            template,
+            stats: k,
+            folder: (None, 0),
+            client_known: &known,
+            ua_known: &known,
+            client_alone: &alone,
+            exec_ext: None,
+            folder_runs: false,
+            site_referred,
+            run_end,
+            imitates,
+        };
+        let (score, reasons) = score(&cx);
+        (score, reasons.into_iter().map(|r| r.code).collect())
+    }
+
+    #[test]
+    fn a_name_that_imitates_the_sites_own_weighs() {
+        let learned = ["index.php", "wp-comments-post.php", "wp-config.php", "wp-login.php", "xmlrpc.php"];
+        for (name, like) in [
+            ("wp-1ogin.php", "wp-login.php"),
+            ("wp-lgoin.php", "wp-login.php"),
+            ("xmlrpcs.php", "xmlrpc.php"),
+            ("index1.php", "index.php"),
+            ("Wp-Cache.PHP", "wp-comments-post.php"),
+        ] {
+            assert_eq!(imitated(name, &learned), Some(like), "{name}");
+        }
+        // Not an imitation: another extension, the same name in another case, a number in a numbered
+        // series, short stems one edit apart by chance, a new name of the site's scheme, a core name.
+        for name in ["index.aspx", "INDEX.php", "wp-links-opml.php", "cart.php", "admin-reports.php"] {
+            assert_eq!(imitated(name, &learned), None, "{name}");
+        }
+        assert_eq!(imitated("page3.php", &["page1.php", "page2.php"]), None);
+        assert_eq!(imitated("20160907-opinion.php", &["20160906-opinion.php"]), None);
+        assert_eq!(imitated("20160827-opinion.php", &["20160827.opinion.php"]), None);
+        assert_eq!(imitated("card.php", &["cart.php"]), None, "4 letters: one edit is chance");
+        assert_eq!(imitated("users.php", &["user.php"]), None);
+        assert_eq!(imitated("wp-cache.php", &["wp-config.php"]), None, "not a WordPress root");
+        let many: Vec<String> = (0..=IMITATION_MAX_NAMES).map(|i| format!("n{i}x.php")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(imitated("index1.php", &[&many[..], &["index.php"]].concat()), None);
+        assert_eq!(osa("ab", "ba"), 1);
+        assert_eq!(osa("kitten", "sitting"), 3);
+
+        let k = stats(2, "POST", &[10], &["203.0.113.7"], None);
+        let (plain, c) = scored_with("/wp-1ogin.php", &k, None, None, None);
+        assert!(!c.contains(&"imitated_name".into()));
+        let (like, c) = scored_with("/wp-1ogin.php", &k, None, None, Some("wp-login.php"));
+        assert!(c.contains(&"imitated_name".into()), "{c:?}");
+        assert_eq!(like, plain + 10);
+    }
+
+    #[test]
+    fn a_burst_that_the_log_outlived_weighs() {
+        let mut k = stats(5, "GET", &[300, 800], &["203.0.113.7"], None);
+        k.last = Timestamp(k.first.0 + 200_000);
+        k.statuses = vec![(200, 3), (500, 2)];
+        let later = |secs: i64| Some(Timestamp(k.last.0 + secs * 1000));
+        let (burst, c) = scored_with("/css/xl.php", &k, None, later(3600), None);
+        assert!(c.contains(&"burst".into()), "{c:?}");
+        let (not, c) = scored_with("/css/xl.php", &k, None, later(600), None);
+        assert!(!c.contains(&"burst".into()), "the log ended 10 min after it: it may go on: {c:?}");
+        assert_eq!(burst, not + 10);
+        // Spread over more than 10 minutes, fewer than 3 requests, or 3 clients: no burst.
+        let mut slow = k.clone();
+        slow.last = Timestamp(k.first.0 + 601_000);
+        assert!(!scored_with("/css/xl.php", &slow, None, later(3600), None).1.contains(&"burst".into()));
+        let two = stats(2, "GET", &[300], &["a"], None);
+        assert!(
+            !scored_with("/css/xl.php", &two, None, Some(Timestamp(two.last.0 + 3_600_000)), None)
+                .1
+                .contains(&"burst".into())
+        );
+        let many = stats(5, "GET", &[300], &["a", "b", "c"], None);
+        assert!(
+            !scored_with("/css/xl.php", &many, None, Some(Timestamp(many.last.0 + 3_600_000)), None)
+                .1
+                .contains(&"burst".into())
+        );
+    }
+
+    #[test]
+    fn no_referer_from_the_site_weighs_where_the_log_has_referers() {
+        let k = stats(4, "GET", &[300, 800], &["203.0.113.7"], None);
+        let (none, c) = scored_with("/css/x.php", &k, Some(false), None, None);
+        assert!(c.contains(&"no_site_referer".into()), "{c:?}");
+        let (linked, c) = scored_with("/css/x.php", &k, Some(true), None, None);
+        assert!(!c.contains(&"no_site_referer".into()), "{c:?}");
+        assert_eq!(none, linked + 10);
+        // A log without Referers says nothing; nor do fewer than 3 requests, or 3 clients and more.
+        for (k, referred) in [
+            (k.clone(), None),
+            (stats(2, "POST", &[1], &["a"], None), Some(false)),
+            (stats(6, "GET", &[1], &["a", "b", "c"], None), Some(false)),
+        ] {
+            let (_, c) = scored_with("/css/x.php", &k, referred, None, None);
+            assert!(!c.contains(&"no_site_referer".into()), "{c:?}");
+        }
     }
 
     #[test]

@@ -729,3 +729,113 @@ fn a_wrong_inventory_is_an_error_naming_it() {
     assert!(stderr(&out).contains("access.log:1: invalid record"), "{}", stderr(&out));
     assert!(!state.exists(), "nothing was written");
 }
+
+/// A normalized record with a Referer (`-` for none).
+fn rec_ref(path: &str, time: &str, method: &str, client: &str, referer: &str) -> Value {
+    let mut r = rec(path, time, method, client, UA);
+    if referer != "-" {
+        r["referer"] = json!(referer);
+    }
+    r
+}
+
+/// Issue 17's last three signals: a name imitating the site's own, a burst the log outlived, and no
+/// Referer from the site where the log carries Referers.
+#[test]
+fn imitated_names_bursts_and_missing_site_referers_weigh() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = "https://www.example.org/";
+    let mut recs: Vec<Value> = site_baseline()
+        .into_iter()
+        .map(|mut r| {
+            r["referer"] = json!(site);
+            r
+        })
+        .collect();
+    for day in 1..=5 {
+        recs.push(rec_ref(
+            "/wp-login.php",
+            &format!("2026-10-0{day}T08:00:00Z"),
+            "GET",
+            "198.51.100.9",
+            site,
+        ));
+    }
+    // The shell: three POSTs within two minutes from one client, no Referer, a near-copy of a learned
+    // name; then the site goes on for an hour.
+    for (i, m) in ["00", "01", "02"].iter().enumerate() {
+        recs.push(rec_ref("/wp-1ogin.php", &format!("2026-10-20T10:{m}:1{i}Z"), "POST", "203.0.113.9", "-"));
+    }
+    // A new page of the site's own, reached through its links, by one visitor over two hours (its own
+    // form posting back to it: a Referer of itself, which does not count either way).
+    for (i, h) in ["09", "10", "11"].iter().enumerate() {
+        let referer = if i == 2 { "https://www.example.org/contact.php" } else { site };
+        recs.push(rec_ref(
+            "/contact.php",
+            &format!("2026-10-20T{h}:30:00Z"),
+            "GET",
+            "198.51.100.77",
+            referer,
+        ));
+    }
+    recs.push(rec_ref("/", "2026-10-20T11:59:00Z", "GET", "198.51.100.10", site));
+    let out = diff(&dir.path().join("s.state"), &["--learn-until", "2026-10-15T00:00:00Z"], &lines(&recs));
+    ok(&out);
+    let found = json_lines(&stdout(&out));
+    let codes = |t: &str| -> Vec<String> {
+        let f = found.iter().find(|f| f["template"] == t).unwrap_or_else(|| panic!("{t}: {found:?}"));
+        f["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap().to_string()).collect()
+    };
+    let shell = codes("/wp-1ogin.php");
+    for want in ["imitated_name", "burst", "no_site_referer"] {
+        assert!(shell.contains(&want.to_string()), "{want} missing: {shell:?}");
+    }
+    let page = codes("/contact.php");
+    for not in ["imitated_name", "burst", "no_site_referer"] {
+        assert!(!page.contains(&not.to_string()), "{not} on the site's own page: {page:?}");
+    }
+    // The same records without any Referer: the log says nothing about links, the signal stays silent.
+    let bare: Vec<Value> = recs
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.as_object_mut().unwrap().remove("referer");
+            r
+        })
+        .collect();
+    let out = diff(&dir.path().join("b.state"), &["--learn-until", "2026-10-15T00:00:00Z"], &lines(&bare));
+    let found = json_lines(&stdout(&out));
+    let shell = found.iter().find(|f| f["template"] == "/wp-1ogin.php").unwrap();
+    assert!(!shell["reasons"].as_array().unwrap().iter().any(|r| r["code"] == "no_site_referer"), "{shell}");
+}
+
+#[test]
+fn a_dormant_script_named_like_the_sites_own_files_on_disk_imitates_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.state");
+    let old = "2026-09-01T00:00:00Z";
+    // wp-config.php and wp-login.php are on disk (the first is never requested); wp-cache.php was dropped
+    // after the window and never requested.
+    let inv = [
+        file_rec("/index.php", "script", old, "a"),
+        file_rec("/wp-config.php", "script", old, "b"),
+        file_rec("/wp-login.php", "script", old, "c"),
+        file_rec("/wp-cache.php", "script", "2026-10-21T03:00:00Z", "d"),
+    ]
+    .concat();
+    let inv_path = util::write(dir.path(), "inv.jsonl", inv);
+    let recs = lines(&site_baseline());
+    let out = diff(
+        &state,
+        &["--learn-until", "2026-10-15T00:00:00Z", "--inventory", inv_path.to_str().unwrap()],
+        &recs,
+    );
+    ok(&out);
+    let found = json_lines(&stdout(&out));
+    let f = found.iter().find(|f| f["template"] == "/wp-cache.php").unwrap();
+    assert_eq!(f["verdict"], "dormant");
+    let codes: Vec<&str> =
+        f["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"imitated_name"), "{f}");
+    assert!(!found.iter().any(|f| f["template"] == "/wp-config.php"), "unchanged files are not dormant");
+}

@@ -374,10 +374,10 @@ pub fn render(findings: &[Finding], o: &HtmlOptions) -> Result<String> {
 <label>min score <input id="min" type="number" min="0" max="100" value="0"></label>
 <button id="expand" type="button">expand all</button><button id="collapse" type="button">collapse all</button>
 <span id="shown" class="note"></span></nav>
-<section id="new"><h2>New paths: {} ({} at score ≥ {})</h2>
-<p class="note">First requested after the baseline, highest score first. Click a row for its evidence.</p>
+<section id="new"><h2>{} ({} at score ≥ {})</h2>
+<p class="note">First requested after the baseline (dormant: a script file new since the baseline that no request reached), highest score first. Click a row for its evidence.</p>
 "#,
-        thousands(ranked.new.len() as u64),
+        Esc(&super::review_title(&ranked.new)),
         thousands(alerts as u64),
         o.alert
     );
@@ -603,13 +603,14 @@ fn rows(s: &mut String, list: &[&Finding], id: &str, ctx: &Ctx, open_alerts: boo
         };
         let _ = write!(
             s,
-            r#"<details class="finding" id="{id}{}" data-score="{}"{}><summary class="row"><span class="n">{}</span><span class="{class}">{}</span><span class="path">{}</span><span class="host">{}</span><span class="n">{}</span><span class="n">{}{}</span><span class="mono">{}</span></summary>"#,
+            r#"<details class="finding" id="{id}{}" data-score="{}"{}><summary class="row"><span class="n">{}</span><span class="{class}">{}</span><span class="path">{}{}</span><span class="host">{}</span><span class="n">{}</span><span class="n">{}{}</span><span class="mono">{}</span></summary>"#,
             i + 1,
             f.score,
             if open { " open" } else { "" },
             i + 1,
             f.score,
             Esc(shown_path(f)),
+            Esc(super::review_mark(f)),
             Esc(f.host.as_deref().unwrap_or("-")),
             thousands(f.count),
             thousands(f.distinct_clients),

@@ -163,6 +163,31 @@ pub fn rank(findings: &[Finding], alert: u8) -> Ranked<'_> {
     }
 }
 
+/// The review section's title: new paths, and with `--inventory` dormant scripts and changed files,
+/// counted apart (`New paths: 3, dormant scripts: 1`).
+pub fn review_title(review: &[&Finding]) -> String {
+    let dormant = review.iter().filter(|f| f.verdict == Verdict::Dormant).count();
+    let changed = review.iter().filter(|f| !matches!(f.verdict, Verdict::New | Verdict::Dormant)).count();
+    let mut t = format!("New paths: {}", crate::cli::thousands((review.len() - dormant - changed) as u64));
+    if dormant > 0 {
+        t += &format!(", dormant scripts: {}", crate::cli::thousands(dormant as u64));
+    }
+    if changed > 0 {
+        t += &format!(", changed scripts of learned paths: {}", crate::cli::thousands(changed as u64));
+    }
+    t
+}
+
+/// A mark after a finding's path when it is not a plain new path.
+pub fn review_mark(f: &Finding) -> &'static str {
+    match f.verdict {
+        Verdict::Dormant => " (dormant: never requested)",
+        Verdict::New => "",
+        _ if f.reasons.iter().any(|r| r.code == "file_changed") => " (its file changed)",
+        _ => "",
+    }
+}
+
 /// `baseline-diff --summary FILE`: what the report uses of it. Every field is optional, so a summary
 /// from an older or newer version still reads.
 #[derive(Deserialize, Debug, Default, Clone)]

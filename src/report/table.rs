@@ -66,8 +66,8 @@ pub fn render(findings: &[Finding], o: &TableOptions) -> String {
         if o.color { ("\x1b[1m", "\x1b[31m", "\x1b[2m", "\x1b[0m") } else { ("", "", "", "") };
     let _ = writeln!(
         out,
-        "{bold}New paths: {} ({alerts} at score >= {}){reset}   learned: {learned}",
-        new.len(),
+        "{bold}{} ({alerts} at score >= {}){reset}   learned: {learned}",
+        super::review_title(&new),
         o.alert
     );
     section(&mut out, &new, o, (bold, red, dim, reset));
@@ -127,7 +127,7 @@ fn section(
             clients,
             first,
             fit(&clean(f.host.as_deref().unwrap_or("-")), host_w),
-            fit(&clean(display_path(f)), path_w),
+            fit(&clean(&format!("{}{}", display_path(f), super::review_mark(f))), path_w),
         );
         let why: Vec<String> = f
             .reasons

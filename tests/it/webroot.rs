@@ -215,4 +215,8 @@ fn webshell_hunt_webroot_takes_the_inventory_itself() {
         page.contains("SHA-256") && page.contains(".cache.php"),
         "the report names the file and its hash"
     );
+    assert!(
+        page.contains("dormant scripts: 1") && page.contains("(dormant: never requested)"),
+        "dormant rows are marked"
+    );
 }

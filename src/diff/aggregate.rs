@@ -173,9 +173,15 @@ fn referer_authority<'r>(referer: &'r str, path: &str, raw_path: Option<&str>) -
     if b.is_empty() || b == b"-" {
         return None;
     }
-    // A scheme is short: `https://`, `android-app://`.
-    let Some(i) = memchr::memchr(b':', &b[..b.len().min(24)]) else { return Some(None) };
-    let Some(rest) = b[i + 1..].strip_prefix(b"//") else { return Some(None) };
+    // Almost every Referer is http(s); another scheme is short: `android-app://`.
+    let rest = match b.strip_prefix(b"https://").or_else(|| b.strip_prefix(b"http://")) {
+        Some(rest) => rest,
+        None => {
+            let Some(i) = memchr::memchr(b':', &b[..b.len().min(24)]) else { return Some(None) };
+            let Some(rest) = b[i + 1..].strip_prefix(b"//") else { return Some(None) };
+            rest
+        }
+    };
     // The authority ends at the first `/`, `?` or `#`.
     let end = memchr::memchr3(b'/', b'?', b'#', rest).unwrap_or(rest.len());
     if end == 0 {

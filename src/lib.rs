@@ -11,6 +11,7 @@
 pub mod bytes;
 pub mod cli;
 pub mod diff;
+pub mod digest;
 pub mod export;
 pub mod http;
 pub mod input;

@@ -179,6 +179,15 @@ impl Verdict {
     }
 }
 
+impl Finding {
+    /// Whether the web-root inventory showed the script file behind this path changed since the
+    /// baseline (the `file_changed` reason of `baseline-diff --inventory`): a learned or known path to
+    /// review again.
+    pub fn file_changed(&self) -> bool {
+        self.reasons.iter().any(|r| r.code == "file_changed")
+    }
+}
+
 /// What the web-root inventory says about a finding's path (`baseline-diff --inventory`).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct FileFacts {

@@ -311,17 +311,17 @@ impl Inventory {
     /// The file facts of a key of `host` whose concrete paths are `paths`: the first path a file serves,
     /// else "no file" when the paths lie under the inventory's roots, else nothing is known.
     pub fn facts<'a>(
-        &self,
+        &'a self,
         host: &str,
         paths: impl IntoIterator<Item = &'a str>,
         st: &State,
         window_end: Option<Timestamp>,
-    ) -> Option<(FileFacts, Option<(Entry, Change)>)> {
+    ) -> Option<(FileFacts, Option<(&'a Entry, Change)>)> {
         let mut covered = false;
         for p in paths {
             if let Some(e) = self.lookup(host, p) {
                 let change = self.change(e, st, window_end);
-                return Some((facts_of(e, &change), Some((e.clone(), change))));
+                return Some((facts_of(e, &change), Some((e, change))));
             }
             covered |= self.covers(host, p);
         }
@@ -414,7 +414,7 @@ fn reason(weight: i32, code: &str, text: String) -> Reason {
 pub fn reasons(
     verdict: Verdict,
     facts: &FileFacts,
-    joined: Option<&(Entry, Change)>,
+    joined: Option<&(&Entry, Change)>,
     script_name: bool,
 ) -> Vec<Reason> {
     let mut r = Vec::new();

@@ -308,8 +308,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut printed_new = 0u64;
     let mut findings = out.findings;
     // A known key is printed when its file changed since the baseline: code appended to a script.
-    let changed = |f: &Finding| f.reasons.iter().any(|r| r.code == "file_changed");
-    findings.retain(|f| f.score >= args.min_score && (args.all || f.verdict != Verdict::Known || changed(f)));
+    findings.retain(|f| {
+        f.score >= args.min_score && (args.all || f.verdict != Verdict::Known || f.file_changed())
+    });
     let mut w = Output::stdout(false);
     for f in &findings {
         if matches!(f.verdict, Verdict::New | Verdict::Dormant) {

@@ -680,6 +680,18 @@ mod tests {
 
     /// The codes of a new key's reasons and its score.
     fn scored(template: &str, k: &KeyStats, alone: bool, folder_runs: bool) -> (u8, Vec<String>) {
+        scored_in(template, k, alone, folder_runs, (None, None, None))
+    }
+
+    /// [`scored`] with every context signal given: whether its clients were alone, whether the folder
+    /// ran scripts, and (site_referred, run_end, imitates).
+    fn scored_in(
+        template: &str,
+        k: &KeyStats,
+        alone: bool,
+        folder_runs: bool,
+        (site_referred, run_end, imitates): (Option<bool>, Option<Timestamp>, Option<&str>),
+    ) -> (u8, Vec<String>) {
         let known = |_: &str| true;
         let alone = move |_: &str| alone;
         let cx = Context {
@@ -692,9 +704,9 @@ mod tests {
             client_alone: &alone,
             exec_ext: None,
             folder_runs,
-            site_referred: None,
-            run_end: None,
-            imitates: None,
+            site_referred,
+            run_end,
+            imitates,
         };
         let (score, reasons) = score(&cx);
         (score, reasons.into_iter().map(|r| r.code).collect())
@@ -758,24 +770,7 @@ mod tests {
         run_end: Option<Timestamp>,
         imitates: Option<&str>,
     ) -> (u8, Vec<String>) {
-        let known = |_: &str| true;
-        let alone = |_: &str| false;
-        let cx = Context {
-            verdict: Verdict::New,
-            template,
-            stats: k,
-            folder: (None, 0),
-            client_known: &known,
-            ua_known: &known,
-            client_alone: &alone,
-            exec_ext: None,
-            folder_runs: false,
-            site_referred,
-            run_end,
-            imitates,
-        };
-        let (score, reasons) = score(&cx);
-        (score, reasons.into_iter().map(|r| r.code).collect())
+        scored_in(template, k, false, false, (site_referred, run_end, imitates))
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub struct Entry {
     /// Permission bits (`st_mode & 0o7777`).
     pub mode: Option<u32>,
     /// SHA-256 of the contents (regular files).
-    pub sha256: Option<[u8; 32]>,
+    pub sha256: Option<crate::digest::Digest>,
     /// A symlink's text.
     pub target: Option<Vec<u8>>,
     /// What failed for this file (the rest of the record is what was known before).
@@ -166,7 +166,7 @@ pub fn write_record(out: &mut Vec<u8>, e: &Entry, s: &Served<'_>, url_path: &str
         w.str("mode", format!("{:04o}", m & 0o7777).as_bytes(), Escape::Backslash);
     }
     if let Some(h) = &e.sha256 {
-        w.str("sha256", hex(h).as_bytes(), Escape::Backslash);
+        w.str("sha256", h.to_string().as_bytes(), Escape::Backslash);
     }
     w.str("kind", s.kind(url_path).as_bytes(), Escape::Backslash);
     if let Some(t) = &e.target {
@@ -179,17 +179,6 @@ pub fn write_record(out: &mut Vec<u8>, e: &Entry, s: &Served<'_>, url_path: &str
         w.str("error", err.as_bytes(), Escape::Backslash);
     }
     w.end_line();
-}
-
-/// Lower-case hex of a digest.
-pub fn hex(d: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(d.len() * 2);
-    for &b in d {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 15)]));
-    }
-    s
 }
 
 #[cfg(test)]

@@ -131,7 +131,7 @@ pub fn describe(
             if let Some(h) = hasher {
                 match h.file(path) {
                     Ok((digest, n)) => {
-                        e.sha256 = Some(digest);
+                        e.sha256 = Some(crate::digest::Digest(digest));
                         *hashed += n;
                     }
                     Err(err) => e.error = Some(read_error(&err)),

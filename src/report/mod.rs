@@ -144,7 +144,7 @@ pub fn rank(findings: &[Finding], alert: u8) -> Ranked<'_> {
     // To review: new paths, dormant scripts (never requested), and known paths whose file changed.
     let review = |f: &Finding| {
         matches!(f.verdict, Verdict::New | Verdict::Dormant)
-            || f.verdict == Verdict::Known && f.reasons.iter().any(|r| r.code == "file_changed")
+            || f.verdict == Verdict::Known && f.file_changed()
     };
     let mut new: Vec<&Finding> = findings.iter().filter(|f| review(f)).collect();
     new.sort_by(|a, b| {
@@ -183,7 +183,7 @@ pub fn review_mark(f: &Finding) -> &'static str {
     match f.verdict {
         Verdict::Dormant => " (dormant: never requested)",
         Verdict::New => "",
-        _ if f.reasons.iter().any(|r| r.code == "file_changed") => " (its file changed)",
+        _ if f.file_changed() => " (its file changed)",
         _ => "",
     }
 }

@@ -283,11 +283,6 @@ fn file_values(f: &Finding) -> Vec<(Kind, String)> {
     v
 }
 
-/// Whether the inventory showed the finding's script file changed since the baseline.
-fn file_changed(f: &Finding) -> bool {
-    f.reasons.iter().any(|r| r.code == "file_changed")
-}
-
 /// Builds the plan. `findings` may come in any order; the plan does not depend on it. With `files`,
 /// review findings with a new or changed script file also give its SHA-256 and File Path indicators.
 pub fn plan(findings: &[Finding], files: bool) -> Plan {
@@ -303,11 +298,11 @@ pub fn plan(findings: &[Finding], files: bool) -> Plan {
     for f in findings {
         let role = match f.verdict {
             // A known or learned path whose script file changed since the baseline is reviewed again.
-            Verdict::Known if !file_changed(f) => {
+            Verdict::Known if !f.file_changed() => {
                 skipped_known += 1;
                 continue;
             }
-            Verdict::Learned if !file_changed(f) => Role::Baseline,
+            Verdict::Learned if !f.file_changed() => Role::Baseline,
             // A dormant script is reviewed like a new path: the URL path it would be served as.
             _ => {
                 new.push(f);

@@ -27,6 +27,7 @@ use anyhow::{Result, bail};
 use base64::Engine as _;
 
 use super::octal;
+use crate::digest::Digest;
 use crate::input::Input;
 use crate::inventory::entry::{Entry, Type};
 use crate::time::Timestamp;
@@ -132,24 +133,7 @@ fn text_value(raw: &[u8]) -> Option<Vec<u8>> {
         b"0-" => return Some(Vec::new()),
         _ => raw.strip_prefix(b"0").unwrap_or(raw),
     };
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        if s[i] == b'%'
-            && let (Some(h), Some(l)) = (s.get(i + 1).and_then(hex), s.get(i + 2).and_then(hex))
-        {
-            out.push(h << 4 | l);
-            i += 3;
-            continue;
-        }
-        out.push(s[i]);
-        i += 1;
-    }
-    Some(out)
-}
-
-fn hex(b: &u8) -> Option<u8> {
-    char::from(*b).to_digit(16).map(|d| d as u8)
+    Some(percent_encoding::percent_decode(s).collect())
 }
 
 /// A time: `0` none, base64 of decimal seconds, or decimal seconds. `None` when it is neither.
@@ -168,12 +152,12 @@ fn time(s: &str) -> Option<Option<Timestamp>> {
 }
 
 /// A digest: `0` none, else base64 of 32 bytes.
-fn digest(s: &str) -> Option<Option<[u8; 32]>> {
+fn digest(s: &str) -> Option<Option<Digest>> {
     if s == "0" {
         return Some(None);
     }
     let b = base64::engine::general_purpose::STANDARD.decode(s).ok()?;
-    <[u8; 32]>::try_from(b).ok().map(Some)
+    <[u8; 32]>::try_from(b).ok().map(|d| Some(Digest(d)))
 }
 
 #[cfg(test)]

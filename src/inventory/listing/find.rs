@@ -114,13 +114,7 @@ mod tests {
     use super::*;
 
     fn entries(data: &[u8]) -> Result<Vec<Entry>> {
-        let input = crate::input::wrap("t".into(), Box::new(std::io::Cursor::new(data.to_vec())))?;
-        let mut v = vec![];
-        read(input, &mut |e| {
-            v.push(e);
-            Ok(())
-        })?;
-        Ok(v)
+        super::super::read_all(super::super::Kind::Find, "t", data)
     }
 
     #[test]

@@ -69,6 +69,18 @@ pub fn octal(s: &str) -> Option<u32> {
     u32::from_str_radix(s, 8).ok()
 }
 
+/// Every entry a listing of `kind` gives for `data` (for the parsers' tests).
+#[cfg(test)]
+pub(crate) fn read_all(kind: Kind, name: &str, data: &[u8]) -> Result<Vec<Entry>> {
+    let input = crate::input::wrap(name.into(), Box::new(std::io::Cursor::new(data.to_vec())))?;
+    let mut v = vec![];
+    read(kind, input, &mut |e| {
+        v.push(e);
+        Ok(())
+    })?;
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ use anyhow::{Result, anyhow};
 use serde::Deserialize;
 use serde::de::{self, SeqAccess, Visitor};
 
+use crate::digest::Digest;
 use crate::input::Input;
 use crate::inventory::entry::{Entry, Type};
 use crate::time::Timestamp;
@@ -131,22 +132,9 @@ fn convert(row: Row) -> std::result::Result<Option<Entry>, String> {
     if let Some(h) = row.sha256.as_ref().map(Val::text).filter(|h| !h.is_empty())
         && ty == Type::File
     {
-        e.sha256 = Some(unhex(&h).ok_or_else(|| format!("bad sha256 {h:?}"))?);
+        e.sha256 = Some(Digest::parse_hex(&h).ok_or_else(|| format!("bad sha256 {h:?}"))?);
     }
     Ok(Some(e))
-}
-
-fn unhex(h: &str) -> Option<[u8; 32]> {
-    let b = h.as_bytes();
-    if b.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, pair) in b.chunks(2).enumerate() {
-        let v = |c: u8| char::from(c).to_digit(16);
-        out[i] = (v(pair[0])? * 16 + v(pair[1])?) as u8;
-    }
-    Some(out)
 }
 
 #[cfg(test)]
@@ -154,14 +142,7 @@ mod tests {
     use super::*;
 
     fn entries(data: &str) -> Result<Vec<Entry>> {
-        let input =
-            crate::input::wrap("q.json".into(), Box::new(std::io::Cursor::new(data.as_bytes().to_vec())))?;
-        let mut v = vec![];
-        read(input, &mut |e| {
-            v.push(e);
-            Ok(())
-        })?;
-        Ok(v)
+        super::super::read_all(super::super::Kind::Osquery, "q.json", data.as_bytes())
     }
 
     #[test]
@@ -176,7 +157,7 @@ mod tests {
         .unwrap();
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].mode, Some(0o644));
-        assert_eq!(v[0].sha256.unwrap()[0], 0xe3);
+        assert_eq!(v[0].sha256.unwrap().0[0], 0xe3);
         assert_eq!((v[1].ty, v[1].size), (Type::Symlink, Some(3)));
     }
 
